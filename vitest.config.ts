@@ -22,6 +22,7 @@ export default defineConfig({
           include: ['test/workflow/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['test/helpers/global-setup.ts'],
+          setupFiles: ['test/helpers/quiet-runtime.ts'],
           testTimeout: 180_000,
           hookTimeout: 180_000,
           // Each file owns a time-skipping server; two cores run two files at once.

@@ -1,0 +1,32 @@
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestProject } from 'vitest/node';
+import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes.js';
+import { devServerExecutable } from '../../scripts/temporal-binaries.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** host:port of the Temporal CLI dev server this test run started. */
+    temporalAddress: string;
+  }
+}
+
+/**
+ * One real Temporal dev server (in-memory SQLite) for the whole `temporal` project, so no test file
+ * pays its start-up; files isolate themselves with their own task queues and workflow ids.
+ * Time-skipping servers are per file (see `time-skipping.ts`): their clock is global to the server.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const started = Date.now();
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: devServerExecutable(),
+      searchAttributes: [...SEARCH_ATTRIBUTE_KEYS],
+      extraArgs: ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=400'],
+    },
+  });
+  project.provide('temporalAddress', env.address);
+  console.log(`[global-setup] Temporal dev server at ${env.address} (started in ${Date.now() - started} ms)`);
+  return async () => {
+    await env.teardown();
+  };
+}

@@ -1,0 +1,239 @@
+/**
+ * The subscription workflow's public surface: updates, queries and the shapes they carry. Imported by
+ * the workflow, the client library and the HTTP service alike, so the two sides cannot drift.
+ */
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { Actor, Currency } from './subscription-input.js';
+
+export const SUBSCRIPTION_STATUSES = [
+  'pending_approval',
+  'active',
+  'past_due',
+  'paused',
+  'reapproval_required',
+  'canceled',
+  'approval_expired',
+  'approval_canceled',
+  'completed',
+] as const;
+export type SubscriptionStatus = (typeof SUBSCRIPTION_STATUSES)[number];
+
+export const TERMINAL_STATUSES: readonly SubscriptionStatus[] = [
+  'canceled',
+  'approval_expired',
+  'approval_canceled',
+  'completed',
+];
+
+export function workflowIdFor(subscriptionId: string): string {
+  return `subscription-${subscriptionId}`;
+}
+
+export interface PaymentUrl {
+  web: string;
+  app: string;
+}
+
+/** A PREAPPROVED Request waiting for the customer: the first approval or a re-approval. */
+export interface Reservation {
+  kind: 'approval' | 'reapproval';
+  cycle: number;
+  orderId: string;
+  transactionId: string;
+  amount: number;
+  currency: Currency;
+  paymentUrl: PaymentUrl;
+  createdAt: string;
+  /** When LINE Pay stops accepting this payment URL (20 minutes after the Request). */
+  expiresAt: string;
+}
+
+export interface ChargeRecord {
+  cycle: number;
+  orderId: string;
+  /** 19-digit LINE Pay id, kept as a string end to end. */
+  transactionId: string;
+  amount: number;
+  currency: Currency;
+  productName: string;
+  kind: 'approval' | 'recurring' | 'reapproval';
+  /** Workflow time at which we learned of the charge. */
+  chargedAt: string;
+  /** LINE Pay's own transactionDate. */
+  transactionDate?: string;
+  /** Found by looking the order up after an unknown outcome or 1172. */
+  recovered: boolean;
+}
+
+export interface AuditEntry {
+  at: string;
+  from: SubscriptionStatus | null;
+  to: SubscriptionStatus;
+  actor: Actor;
+  reason: string;
+  cycle?: number;
+}
+
+export interface DunningState {
+  cycle: number;
+  /** Definite soft declines of this cycle so far. */
+  declines: number;
+  firstDeclineAt: string;
+  lastReturnCode?: string;
+  lastMessage?: string;
+  nextRetryAt?: string;
+}
+
+/** A charge sent whose outcome LINE Pay has not told us yet; billing waits on it, never on a new orderId. */
+export interface UnresolvedCharge {
+  cycle: number;
+  orderId: string;
+  since: string;
+  lookups: number;
+  nextLookupAt?: string;
+  lastError?: string;
+}
+
+export interface PlanChange {
+  amount: number;
+  productName: string;
+  effectiveCycle: number;
+}
+
+/** Read model of a subscription; contains no secrets (the regKey appears only masked). */
+export interface SubscriptionView {
+  subscriptionId: string;
+  customerId: string;
+  status: SubscriptionStatus;
+  plan: { productName: string; amount: number; currency: Currency; interval: string; timeZone: string };
+  maxCycles?: number;
+  /** Cycle currently being billed or next to bill. */
+  cycle: number;
+  paidCycles: number;
+  anchor?: string;
+  nextChargeAt?: string;
+  pendingPlanChange?: PlanChange;
+  reservation?: Reservation;
+  regKeyMasked?: string;
+  dunning?: DunningState;
+  unresolvedCharge?: UnresolvedCharge;
+  pausedAt?: string;
+  resumeAt?: string;
+  cancelAt?: string;
+  canceledAt?: string;
+  cancelReason?: string;
+  skippedCycles: number[];
+  charges: ChargeRecord[];
+  totalCharged: number;
+  audit: AuditEntry[];
+  createdAt: string;
+  requestFingerprint: string;
+}
+
+// ---- updates -------------------------------------------------------------------------------
+
+export interface PaymentLinkInput {
+  /** Fingerprint of the create request; a different request under the same subscriptionId is a conflict. */
+  requestFingerprint?: string;
+}
+export interface PaymentLinkResult {
+  subscriptionId: string;
+  status: SubscriptionStatus;
+  paymentUrl?: PaymentUrl;
+  expiresAt?: string;
+}
+
+/** What LINE Pay appends to our confirmUrl after the customer approves. */
+export interface ConfirmInput {
+  transactionId: string;
+  orderId: string;
+}
+export interface ConfirmResult {
+  status: SubscriptionStatus;
+  /** Set when the approval payment went through. */
+  charge?: ChargeRecord;
+  nextChargeAt?: string;
+  message: string;
+}
+
+export interface ApprovalCancelInput {
+  transactionId?: string;
+  orderId?: string;
+}
+
+export interface CancelInput {
+  actor: Actor;
+  reason?: string;
+  /** Keep billing until the current period ends, then cancel instead of charging. */
+  atPeriodEnd?: boolean;
+}
+export interface CancelResult {
+  status: SubscriptionStatus;
+  effectiveAt: string;
+}
+
+export interface PauseInput {
+  actor: Actor;
+  reason?: string;
+  /** ISO-8601 instant; without it the subscription stays paused until `resume`. */
+  resumeAt?: string;
+}
+export interface PauseResult {
+  pausedAt: string;
+  resumeAt?: string;
+}
+
+export interface ResumeInput {
+  actor: Actor;
+  reason?: string;
+}
+export interface ResumeResult {
+  status: SubscriptionStatus;
+  nextChargeAt?: string;
+  skippedCycles: number[];
+}
+
+export interface ChangePlanInput {
+  actor: Actor;
+  reason?: string;
+  amount?: number;
+  productName?: string;
+}
+export interface ChangePlanResult {
+  effectiveCycle: number;
+  effectiveAt?: string;
+  plan: { amount: number; productName: string };
+}
+
+export interface RetryNowInput {
+  actor: Actor;
+  reason?: string;
+}
+export interface RetryNowResult {
+  cycle: number;
+  attemptAt: string;
+}
+
+/** Used with update-with-start by `createSubscription`: returns the payment URL once reserved. */
+export const paymentLinkUpdate = defineUpdate<PaymentLinkResult, [PaymentLinkInput]>('paymentLink');
+/** The confirmUrl webhook: both ids must match the workflow's own reservation. */
+export const confirmUpdate = defineUpdate<ConfirmResult, [ConfirmInput]>('confirm');
+/** The cancelUrl webhook: the customer backed out on LINE Pay's page. */
+export const cancelApprovalUpdate = defineUpdate<{ status: SubscriptionStatus }, [ApprovalCancelInput]>('cancelApproval');
+export const cancelUpdate = defineUpdate<CancelResult, [CancelInput]>('cancel');
+export const pauseUpdate = defineUpdate<PauseResult, [PauseInput]>('pause');
+export const resumeUpdate = defineUpdate<ResumeResult, [ResumeInput]>('resume');
+export const changePlanUpdate = defineUpdate<ChangePlanResult, [ChangePlanInput]>('changePlan');
+export const retryNowUpdate = defineUpdate<RetryNowResult, [RetryNowInput]>('retryNow');
+
+export const stateQuery = defineQuery<SubscriptionView>('state');
+
+/** ApplicationFailure types the workflow's validators and handlers reject with. */
+export const REJECTION_TYPES = {
+  invalidInput: 'InvalidSubscriptionInput',
+  invalidRequest: 'InvalidRequest',
+  invalidState: 'InvalidState',
+  mismatch: 'ApprovalMismatch',
+  conflict: 'SubscriptionConflict',
+} as const;
+

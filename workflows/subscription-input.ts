@@ -1,0 +1,186 @@
+import { parseInterval } from './billing-calendar.js';
+import { parseDuration } from './duration.js';
+
+/** Currencies LINE Pay v3 accepts today (JPY is retired). Amounts are integers in the currency's unit. */
+export const CURRENCIES = ['TWD', 'THB', 'USD'] as const;
+export type Currency = (typeof CURRENCIES)[number];
+
+export const DEFAULT_TIME_ZONE = 'Asia/Taipei';
+/** LINE Pay keeps a payment URL alive for 20 minutes. */
+export const DEFAULT_APPROVAL_TIMEOUT = 'PT20M';
+export const DEFAULT_REAPPROVAL_TIMEOUT = 'P7D';
+/** Retry offsets after the first soft decline of a cycle. */
+export const DEFAULT_DUNNING_SCHEDULE = ['P1D', 'P3D', 'P5D', 'P7D'] as const;
+
+/** Who asked for a change: recorded in the audit trail with every transition. */
+export interface Actor {
+  kind: 'customer' | 'merchant' | 'operator' | 'system';
+  id?: string;
+}
+
+export interface RedirectUrls {
+  /** Our webhook; LINE Pay appends `transactionId` and `orderId`. */
+  confirmUrl: string;
+  cancelUrl: string;
+}
+
+/** What a merchant asks for. Validated by the client before start and again inside the workflow. */
+export interface SubscriptionInput {
+  subscriptionId: string;
+  customerId: string;
+  productName: string;
+  amount: number;
+  currency: Currency;
+  /** ISO-8601 duration: calendar units (P1M, P3M, P1Y, P1W, P1D) or time units (PT30S) for demos. */
+  interval: string;
+  /** ISO-8601 instant of the first recurring charge; default: one interval after approval. */
+  billingAnchor?: string;
+  timeZone?: string;
+  /** Fixed-term plans: total number of paid cycles, the approval payment included. */
+  maxCycles?: number;
+  /** ISO-8601 durations after the first soft decline at which the cycle is retried. */
+  dunningSchedule?: string[];
+  approvalTimeout?: string;
+  reapprovalTimeout?: string;
+  redirectUrls: RedirectUrls;
+  actor?: Actor;
+  /**
+   * Digest of the merchant's create request, set by the client library. A repeated create with the
+   * same subscriptionId must carry the same fingerprint, or it is a conflict.
+   */
+  requestFingerprint?: string;
+}
+
+/** Input with every default filled in: what the workflow actually runs on. */
+export interface NormalizedSubscriptionInput extends Required<Omit<SubscriptionInput, 'billingAnchor' | 'maxCycles' | 'actor' | 'requestFingerprint'>> {
+  billingAnchor?: string;
+  maxCycles?: number;
+  actor: Actor;
+  requestFingerprint: string;
+}
+
+export class SubscriptionInputError extends Error {
+  override readonly name = 'SubscriptionInputError' as const;
+  readonly code = 'invalid_subscription_input' as const;
+  constructor(
+    message: string,
+    readonly field: string,
+  ) {
+    super(message);
+  }
+}
+
+const SUBSCRIPTION_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const MAX_PRODUCT_NAME = 4000;
+const MAX_CUSTOMER_ID = 256;
+const MAX_URL = 450; // LINE Pay allows 500; leave room for the appended transactionId and orderId.
+/** Above this LINE Pay's own limits bite; a bigger number is a units bug (e.g. cents for TWD). */
+const MAX_AMOUNT = 100_000_000;
+
+function fail(field: string, message: string): never {
+  throw new SubscriptionInputError(`${field}: ${message}`, field);
+}
+
+export function isValidTimeZone(timeZone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function checkUrl(field: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0) fail(field, 'is required');
+  if (value.length > MAX_URL) fail(field, `must be at most ${MAX_URL} characters`);
+  if (!/^https?:\/\/[^\s]+$/.test(value)) fail(field, 'must be an absolute http(s) URL');
+  return value;
+}
+
+export function isSubscriptionId(value: unknown): value is string {
+  return typeof value === 'string' && SUBSCRIPTION_ID.test(value);
+}
+
+/**
+ * Checks and normalizes a subscription request. Pure and deterministic: the workflow runs it again on
+ * start, so an input that slipped past a client still fails fast with the same message.
+ */
+export function normalizeSubscriptionInput(raw: SubscriptionInput): NormalizedSubscriptionInput {
+  if (raw === null || typeof raw !== 'object') fail('input', 'must be an object');
+  if (!isSubscriptionId(raw.subscriptionId)) fail('subscriptionId', 'must be 1-64 characters of [A-Za-z0-9_-]');
+  if (typeof raw.customerId !== 'string' || raw.customerId.trim().length === 0) fail('customerId', 'is required');
+  if (raw.customerId.length > MAX_CUSTOMER_ID) fail('customerId', `must be at most ${MAX_CUSTOMER_ID} characters`);
+  if (typeof raw.productName !== 'string' || raw.productName.trim().length === 0) fail('productName', 'is required');
+  if (raw.productName.length > MAX_PRODUCT_NAME) fail('productName', `must be at most ${MAX_PRODUCT_NAME} characters`);
+  if (!Number.isSafeInteger(raw.amount) || raw.amount <= 0) {
+    fail('amount', "must be a positive integer in the currency's unit");
+  }
+  if (raw.amount > MAX_AMOUNT) fail('amount', `must be at most ${MAX_AMOUNT}`);
+  if (!CURRENCIES.includes(raw.currency)) fail('currency', `must be one of ${CURRENCIES.join(', ')}`);
+  if (typeof raw.interval !== 'string') fail('interval', 'is required');
+  try {
+    parseInterval(raw.interval);
+  } catch (err) {
+    fail('interval', (err as Error).message);
+  }
+  const timeZone = raw.timeZone ?? DEFAULT_TIME_ZONE;
+  if (typeof timeZone !== 'string' || !isValidTimeZone(timeZone)) fail('timeZone', 'must be an IANA time zone');
+  if (raw.billingAnchor !== undefined) {
+    if (typeof raw.billingAnchor !== 'string' || Number.isNaN(Date.parse(raw.billingAnchor))) {
+      fail('billingAnchor', 'must be an ISO-8601 instant');
+    }
+    if (!/(Z|[+-]\d\d:?\d\d)$/.test(raw.billingAnchor)) fail('billingAnchor', 'must carry a UTC offset or Z');
+  }
+  if (raw.maxCycles !== undefined && (!Number.isSafeInteger(raw.maxCycles) || raw.maxCycles < 1)) {
+    fail('maxCycles', 'must be a positive integer');
+  }
+  const dunningSchedule = raw.dunningSchedule ?? [...DEFAULT_DUNNING_SCHEDULE];
+  if (!Array.isArray(dunningSchedule) || dunningSchedule.length > 10) {
+    fail('dunningSchedule', 'must be a list of at most 10 ISO-8601 durations');
+  }
+  let previous = 0;
+  for (const [i, d] of dunningSchedule.entries()) {
+    const ms = durationOrFail(`dunningSchedule[${i}]`, d);
+    if (ms <= previous) fail(`dunningSchedule[${i}]`, 'offsets must be positive and increasing');
+    previous = ms;
+  }
+  const approvalTimeout = raw.approvalTimeout ?? DEFAULT_APPROVAL_TIMEOUT;
+  durationOrFail('approvalTimeout', approvalTimeout);
+  const reapprovalTimeout = raw.reapprovalTimeout ?? DEFAULT_REAPPROVAL_TIMEOUT;
+  durationOrFail('reapprovalTimeout', reapprovalTimeout);
+  if (raw.redirectUrls === null || typeof raw.redirectUrls !== 'object') fail('redirectUrls', 'is required');
+  const redirectUrls = {
+    confirmUrl: checkUrl('redirectUrls.confirmUrl', raw.redirectUrls.confirmUrl),
+    cancelUrl: checkUrl('redirectUrls.cancelUrl', raw.redirectUrls.cancelUrl),
+  };
+  const out: NormalizedSubscriptionInput = {
+    subscriptionId: raw.subscriptionId,
+    customerId: raw.customerId,
+    productName: raw.productName,
+    amount: raw.amount,
+    currency: raw.currency,
+    interval: raw.interval,
+    timeZone,
+    dunningSchedule,
+    approvalTimeout,
+    reapprovalTimeout,
+    redirectUrls,
+    actor: raw.actor ?? { kind: 'merchant' },
+    requestFingerprint: typeof raw.requestFingerprint === 'string' ? raw.requestFingerprint : '',
+  };
+  if (raw.billingAnchor !== undefined) out.billingAnchor = new Date(raw.billingAnchor).toISOString();
+  if (raw.maxCycles !== undefined) out.maxCycles = raw.maxCycles;
+  return out;
+}
+
+function durationOrFail(field: string, value: unknown): number {
+  if (typeof value !== 'string') fail(field, 'must be an ISO-8601 duration');
+  try {
+    const ms = parseDuration(value);
+    if (ms <= 0) fail(field, 'must be positive');
+    return ms;
+  } catch (err) {
+    if (err instanceof SubscriptionInputError) throw err;
+    fail(field, (err as Error).message);
+  }
+}
