@@ -22,7 +22,9 @@ export function parseInterval(text: string): BillingInterval {
     ms: Math.round(((p.hours * 60 + p.minutes) * 60 + p.seconds) * 1000),
   };
   if (interval.months === 0 && interval.days === 0 && interval.ms < MIN_INTERVAL_MS) {
-    throw new Error(`"${text}" is shorter than the minimum billing interval of ${MIN_INTERVAL_MS / 1000} seconds`);
+    throw new Error(
+      `"${text}" is shorter than the minimum billing interval of ${MIN_INTERVAL_MS / 1000} seconds`,
+    );
   }
   if (interval.months > 120) throw new Error(`"${text}" is longer than ten years`);
   return interval;
@@ -95,7 +97,8 @@ export function daysInMonth(year: number, month: number): number {
  * anchors clamp per month and recover: Jan 31 → Feb 29 → Mar 31 → Apr 30.
  */
 export function addIntervals(anchor: number, interval: BillingInterval, n: number, timeZone: string): number {
-  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`cycle offset must be a non-negative integer, got ${n}`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new Error(`cycle offset must be a non-negative integer, got ${n}`);
   let t = anchor;
   if (interval.months !== 0 || interval.days !== 0) {
     const w = wallClockAt(anchor, timeZone);
@@ -131,7 +134,10 @@ export function dueAt(calendar: BillingCalendar, cycle: number): number {
 export function firstCycleDueAtOrAfter(calendar: BillingCalendar, instant: number, minCycle: number): number {
   let cycle = Math.max(minCycle, calendar.firstCycle);
   // Jump close with an estimate, then walk: calendar months vary in length.
-  const approxMs = calendar.interval.months * 30.436875 * 86_400_000 + calendar.interval.days * 86_400_000 + calendar.interval.ms;
+  const approxMs =
+    calendar.interval.months * 30.436875 * 86_400_000 +
+    calendar.interval.days * 86_400_000 +
+    calendar.interval.ms;
   const estimate = calendar.firstCycle + Math.floor((instant - calendar.anchor) / approxMs) - 1;
   if (estimate > cycle) cycle = estimate;
   while (dueAt(calendar, cycle) < instant) cycle += 1;

@@ -57,6 +57,8 @@ export interface ChargeRecord {
   currency: Currency;
   productName: string;
   kind: 'approval' | 'recurring' | 'reapproval';
+  /** When the cycle fell due (recurring charges). */
+  dueAt?: string;
   /** Workflow time at which we learned of the charge. */
   chargedAt: string;
   /** LINE Pay's own transactionDate. */
@@ -81,7 +83,7 @@ export interface DunningState {
   firstDeclineAt: string;
   lastReturnCode?: string;
   lastMessage?: string;
-  nextRetryAt?: string;
+  nextRetryAt?: string | undefined;
 }
 
 /** A charge sent whose outcome LINE Pay has not told us yet; billing waits on it, never on a new orderId. */
@@ -219,7 +221,9 @@ export const paymentLinkUpdate = defineUpdate<PaymentLinkResult, [PaymentLinkInp
 /** The confirmUrl webhook: both ids must match the workflow's own reservation. */
 export const confirmUpdate = defineUpdate<ConfirmResult, [ConfirmInput]>('confirm');
 /** The cancelUrl webhook: the customer backed out on LINE Pay's page. */
-export const cancelApprovalUpdate = defineUpdate<{ status: SubscriptionStatus }, [ApprovalCancelInput]>('cancelApproval');
+export const cancelApprovalUpdate = defineUpdate<{ status: SubscriptionStatus }, [ApprovalCancelInput]>(
+  'cancelApproval',
+);
 export const cancelUpdate = defineUpdate<CancelResult, [CancelInput]>('cancel');
 export const pauseUpdate = defineUpdate<PauseResult, [PauseInput]>('pause');
 export const resumeUpdate = defineUpdate<ResumeResult, [ResumeInput]>('resume');
@@ -236,4 +240,3 @@ export const REJECTION_TYPES = {
   mismatch: 'ApprovalMismatch',
   conflict: 'SubscriptionConflict',
 } as const;
-

@@ -7,7 +7,9 @@
  */
 export function chargeOrderId(subscriptionId: string, cycle: number, declinedAttempts: number): string {
   checkParts(subscriptionId, cycle, declinedAttempts);
-  return declinedAttempts === 0 ? `${subscriptionId}-c${cycle}` : `${subscriptionId}-c${cycle}-a${declinedAttempts}`;
+  return declinedAttempts === 0
+    ? `${subscriptionId}-c${cycle}`
+    : `${subscriptionId}-c${cycle}-a${declinedAttempts}`;
 }
 
 /**
@@ -25,7 +27,9 @@ const ORDER_ID = /^([A-Za-z0-9_-]{1,64})-c(\d+)(?:-([ar])(\d+))?$/;
 /** Reads an orderId back into its parts; `undefined` for ids we did not make. */
 export function parseOrderId(
   orderId: string,
-): { subscriptionId: string; cycle: number; kind: 'charge' | 'reservation' | 'first'; n: number } | undefined {
+):
+  | { subscriptionId: string; cycle: number; kind: 'charge' | 'reservation' | 'first'; n: number }
+  | undefined {
   const m = ORDER_ID.exec(orderId);
   if (!m) return undefined;
   const kind = m[3] === 'a' ? 'charge' : m[3] === 'r' ? 'reservation' : 'first';
@@ -33,7 +37,9 @@ export function parseOrderId(
 }
 
 function checkParts(subscriptionId: string, cycle: number, n: number): void {
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(subscriptionId)) throw new Error('subscriptionId must be 1-64 chars of [A-Za-z0-9_-]');
-  if (!Number.isSafeInteger(cycle) || cycle < 0) throw new Error(`cycle must be a non-negative integer, got ${cycle}`);
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(subscriptionId))
+    throw new Error('subscriptionId must be 1-64 chars of [A-Za-z0-9_-]');
+  if (!Number.isSafeInteger(cycle) || cycle < 0)
+    throw new Error(`cycle must be a non-negative integer, got ${cycle}`);
   if (!Number.isSafeInteger(n) || n < 0) throw new Error(`attempt must be a non-negative integer, got ${n}`);
 }

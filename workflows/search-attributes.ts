@@ -9,4 +9,9 @@ export const NextChargeAtKey = defineSearchAttributeKey('NextChargeAt', 'DATETIM
 export const CustomerIdKey = defineSearchAttributeKey('CustomerId', 'KEYWORD');
 export const BillingCycleKey = defineSearchAttributeKey('BillingCycle', 'INT');
 
-export const SEARCH_ATTRIBUTE_KEYS = [SubscriptionStatusKey, NextChargeAtKey, CustomerIdKey, BillingCycleKey] as const;
+export const SEARCH_ATTRIBUTE_KEYS = [
+  SubscriptionStatusKey,
+  NextChargeAtKey,
+  CustomerIdKey,
+  BillingCycleKey,
+] as const;

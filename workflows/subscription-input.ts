@@ -52,7 +52,8 @@ export interface SubscriptionInput {
 }
 
 /** Input with every default filled in: what the workflow actually runs on. */
-export interface NormalizedSubscriptionInput extends Required<Omit<SubscriptionInput, 'billingAnchor' | 'maxCycles' | 'actor' | 'requestFingerprint'>> {
+export interface NormalizedSubscriptionInput
+  extends Required<Omit<SubscriptionInput, 'billingAnchor' | 'maxCycles' | 'actor' | 'requestFingerprint'>> {
   billingAnchor?: string;
   maxCycles?: number;
   actor: Actor;
@@ -107,11 +108,16 @@ export function isSubscriptionId(value: unknown): value is string {
  */
 export function normalizeSubscriptionInput(raw: SubscriptionInput): NormalizedSubscriptionInput {
   if (raw === null || typeof raw !== 'object') fail('input', 'must be an object');
-  if (!isSubscriptionId(raw.subscriptionId)) fail('subscriptionId', 'must be 1-64 characters of [A-Za-z0-9_-]');
-  if (typeof raw.customerId !== 'string' || raw.customerId.trim().length === 0) fail('customerId', 'is required');
-  if (raw.customerId.length > MAX_CUSTOMER_ID) fail('customerId', `must be at most ${MAX_CUSTOMER_ID} characters`);
-  if (typeof raw.productName !== 'string' || raw.productName.trim().length === 0) fail('productName', 'is required');
-  if (raw.productName.length > MAX_PRODUCT_NAME) fail('productName', `must be at most ${MAX_PRODUCT_NAME} characters`);
+  if (!isSubscriptionId(raw.subscriptionId))
+    fail('subscriptionId', 'must be 1-64 characters of [A-Za-z0-9_-]');
+  if (typeof raw.customerId !== 'string' || raw.customerId.trim().length === 0)
+    fail('customerId', 'is required');
+  if (raw.customerId.length > MAX_CUSTOMER_ID)
+    fail('customerId', `must be at most ${MAX_CUSTOMER_ID} characters`);
+  if (typeof raw.productName !== 'string' || raw.productName.trim().length === 0)
+    fail('productName', 'is required');
+  if (raw.productName.length > MAX_PRODUCT_NAME)
+    fail('productName', `must be at most ${MAX_PRODUCT_NAME} characters`);
   if (!Number.isSafeInteger(raw.amount) || raw.amount <= 0) {
     fail('amount', "must be a positive integer in the currency's unit");
   }
@@ -124,7 +130,8 @@ export function normalizeSubscriptionInput(raw: SubscriptionInput): NormalizedSu
     fail('interval', (err as Error).message);
   }
   const timeZone = raw.timeZone ?? DEFAULT_TIME_ZONE;
-  if (typeof timeZone !== 'string' || !isValidTimeZone(timeZone)) fail('timeZone', 'must be an IANA time zone');
+  if (typeof timeZone !== 'string' || !isValidTimeZone(timeZone))
+    fail('timeZone', 'must be an IANA time zone');
   if (raw.billingAnchor !== undefined) {
     if (typeof raw.billingAnchor !== 'string' || Number.isNaN(Date.parse(raw.billingAnchor))) {
       fail('billingAnchor', 'must be an ISO-8601 instant');

@@ -1,0 +1,158 @@
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { createActivities } from '../../activities/index.js';
+import { LinePayClient } from '../../activities/linepay/index.js';
+import { RegKeyVault } from '../../activities/regkey-vault.js';
+import { type RunningSandbox, startSandbox } from '../../sandbox/index.js';
+import { confirmUpdate, paymentLinkUpdate, stateQuery, type SubscriptionView, workflowIdFor } from '../../workflows/messages.js';
+import type { subscriptionWorkflow } from '../../workflows/subscription.js';
+import type { SubscriptionInput } from '../../workflows/subscription-input.js';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+
+let bundle: Promise<{ code: string }> | undefined;
+/** The workflow bundle, built once per test file. */
+export function workflowBundle(): Promise<{ code: string }> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+  return bundle;
+}
+
+const quietBundlerLogger = {
+  log() {},
+  trace() {},
+  debug() {},
+  info() {},
+  warn(message: string) {
+    console.warn(message);
+  },
+  error(message: string) {
+    console.error(message);
+  },
+};
+
+export interface Harness {
+  env: TestWorkflowEnvironment;
+  sandbox: RunningSandbox;
+  taskQueue: string;
+  close(): Promise<void>;
+}
+
+/** A sandbox, a LINE Pay client on it and a worker on `env`, running until `close()`. */
+export async function startHarness(env: TestWorkflowEnvironment, taskQueue: string): Promise<Harness> {
+  const sandbox = await startSandbox({ port: 0 });
+  const linePay = new LinePayClient({
+    channelId: sandbox.channelId,
+    channelSecret: sandbox.channelSecret,
+    baseUrl: sandbox.url,
+    timeouts: { preapprovedPay: 5_000, details: 5_000 },
+  });
+  const vault = new RegKeyVault(randomBytes(32));
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: createActivities({ linePay, vault }),
+  });
+  const running = worker.run();
+  return {
+    env,
+    sandbox,
+    taskQueue,
+    async close() {
+      worker.shutdown();
+      await running;
+      await sandbox.close();
+    },
+  };
+}
+
+let counter = 0;
+/** A valid subscription request; each call gets a fresh subscriptionId. */
+export function subscriptionInput(overrides: Partial<SubscriptionInput> = {}): SubscriptionInput {
+  counter += 1;
+  const subscriptionId = overrides.subscriptionId ?? `sub-${Date.now().toString(36)}-${counter}`;
+  return {
+    subscriptionId,
+    customerId: 'cust-42',
+    productName: '月訂閱 Premium',
+    amount: 390,
+    currency: 'TWD',
+    interval: 'P1M',
+    timeZone: 'Asia/Taipei',
+    redirectUrls: {
+      confirmUrl: `https://merchant.example/linepay/confirm?subscriptionId=${subscriptionId}`,
+      cancelUrl: `https://merchant.example/linepay/cancel?subscriptionId=${subscriptionId}`,
+    },
+    ...overrides,
+  };
+}
+
+export type SubscriptionHandle = WorkflowHandle<typeof subscriptionWorkflow>;
+
+export async function startSubscription(
+  h: Harness,
+  input: SubscriptionInput,
+  tuning?: { continueAsNewEveryCycles?: number },
+): Promise<SubscriptionHandle> {
+  await h.env.client.workflow.start<typeof subscriptionWorkflow>('subscriptionWorkflow', {
+    taskQueue: h.taskQueue,
+    workflowId: workflowIdFor(input.subscriptionId),
+    args: tuning ? [input, { tuning }] : [input],
+  });
+  // No runId: queries and updates follow the chain across continue-as-new.
+  return h.env.client.workflow.getHandle(workflowIdFor(input.subscriptionId));
+}
+
+/** What LINE Pay's redirect to our confirmUrl carries after the customer presses Approve. */
+export async function approveOnLinePay(h: Harness, handle: SubscriptionHandle): Promise<{ transactionId: string; orderId: string }> {
+  const link = await handle.executeUpdate(paymentLinkUpdate, { args: [{}] });
+  if (!link.paymentUrl) throw new Error(`no payment URL; status ${link.status}`);
+  const view = await handle.query(stateQuery);
+  const { redirectUrl } = h.sandbox.control.approve(view.reservation!.transactionId);
+  const url = new URL(redirectUrl);
+  return { transactionId: url.searchParams.get('transactionId')!, orderId: url.searchParams.get('orderId')! };
+}
+
+/** Start, approve on LINE Pay, confirm through the webhook's update: an active subscription. */
+export async function startActiveSubscription(
+  h: Harness,
+  input: SubscriptionInput,
+  tuning?: { continueAsNewEveryCycles?: number },
+): Promise<SubscriptionHandle> {
+  const handle = await startSubscription(h, input, tuning);
+  const ids = await approveOnLinePay(h, handle);
+  const result = await handle.executeUpdate(confirmUpdate, { args: [ids], updateId: `confirm-${ids.transactionId}` });
+  if (result.status !== 'active') throw new Error(`confirm left the subscription ${result.status}: ${result.message}`);
+  return handle;
+}
+
+export function state(handle: SubscriptionHandle): Promise<SubscriptionView> {
+  return handle.query(stateQuery);
+}
+
+/** Ledger payments of one subscription, in order. */
+export function paymentsOf(h: Harness, subscriptionId: string) {
+  return h.sandbox.control.ledger().filter((e) => e.kind === 'payment' && e.orderId.startsWith(`${subscriptionId}-`));
+}
+
+/**
+ * Lets workflow time pass on the time-skipping server until `predicate` holds, in steps. Time only
+ * skips while a client waits, so tests drive it explicitly.
+ */
+export async function skipUntil(
+  h: Harness,
+  handle: SubscriptionHandle,
+  predicate: (v: SubscriptionView) => boolean,
+  step = '1 day',
+  maxSteps = 400,
+): Promise<SubscriptionView> {
+  for (let i = 0; i < maxSteps; i += 1) {
+    const v = await state(handle);
+    if (predicate(v)) return v;
+    await h.env.sleep(step);
+  }
+  throw new Error('condition not reached while skipping time');
+}
