@@ -386,7 +386,7 @@ export async function subscriptionWorkflow(
     return skipped;
   }
 
-  async function finishCancel(actor: Actor, reason: string): Promise<void> {
+  async function finishCancel(actor: Actor, reason: string, effectiveAt = now()): Promise<void> {
     if (state.sealedRegKey !== undefined) {
       await lineApi.expireRegKey.executeWithOptions(
         { startToCloseTimeout: '30s', summary: 'Expire regKey (subscription canceled)' },
@@ -394,7 +394,7 @@ export async function subscriptionWorkflow(
       );
       state.sealedRegKey = undefined;
     }
-    state.canceledAt = iso(now());
+    state.canceledAt = iso(effectiveAt);
     state.cancelReason = reason;
     state.reservation = undefined;
     transition(state, 'canceled', actor, reason, now());
@@ -695,7 +695,7 @@ export async function subscriptionWorkflow(
         if (state.cancelAt !== undefined && Date.parse(state.cancelAt) <= Date.parse(state.nextChargeAt!)) {
           if (await waitUntil(state.cancelAt, `Cancel at period end (${state.cancelAt})`)) break;
           const req = state.cancelAtRequest ?? { actor: SYSTEM, reason: 'canceled at period end' };
-          await finishCancel(req.actor, req.reason);
+          await finishCancel(req.actor, req.reason, Date.parse(state.cancelAt));
           break;
         }
         if (await waitUntil(state.nextChargeAt, `Sleep until cycle ${state.cycle} is due`)) break;

@@ -156,3 +156,14 @@ export async function skipUntil(
   }
   throw new Error('condition not reached while skipping time');
 }
+
+/** The validator's verdict behind a rejected update: its ApplicationFailure type and message. */
+export async function rejectionOf(p: Promise<unknown>): Promise<{ type: string | undefined; message: string }> {
+  try {
+    await p;
+  } catch (err) {
+    const cause = (err as { cause?: { type?: string; message?: string } }).cause;
+    return { type: cause?.type, message: cause?.message ?? String(err) };
+  }
+  throw new Error('expected the update to be rejected');
+}
