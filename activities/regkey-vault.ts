@@ -18,7 +18,8 @@ export class RegKeyVault {
     this.#keys = new Map();
     for (const { id, key } of list) {
       if (key.length !== 32) throw new Error(`regKey vault key "${id}" must be 32 bytes`);
-      if (!/^[A-Za-z0-9_-]{1,32}$/.test(id)) throw new Error('regKey vault key ids are 1-32 chars of [A-Za-z0-9_-]');
+      if (!/^[A-Za-z0-9_-]{1,32}$/.test(id))
+        throw new Error('regKey vault key ids are 1-32 chars of [A-Za-z0-9_-]');
       this.#keys.set(id, key);
     }
     this.#currentKeyId = currentKeyId ?? list[0]!.id;

@@ -63,8 +63,16 @@ export function createActivities({ linePay, vault }: ActivityDeps): Subscription
         log.info('reserved preapproved payment', { orderId, subscriptionId: input.subscriptionId });
         return { orderId, transactionId: res.transactionId, paymentUrl: res.paymentUrl };
       } catch (err) {
-        if (err instanceof LinePayError && err.code === 'merchant_config' && !MERCHANT_AUTH_CODES.has(err.returnCode ?? '')) {
-          throw ApplicationFailure.create({ type: 'LinePayMerchantConfig', message: err.message, nonRetryable: true });
+        if (
+          err instanceof LinePayError &&
+          err.code === 'merchant_config' &&
+          !MERCHANT_AUTH_CODES.has(err.returnCode ?? '')
+        ) {
+          throw ApplicationFailure.create({
+            type: 'LinePayMerchantConfig',
+            message: err.message,
+            nonRetryable: true,
+          });
         }
         if (err instanceof LinePayError) throw retryLater(err);
         throw err;
@@ -73,9 +81,16 @@ export function createActivities({ linePay, vault }: ActivityDeps): Subscription
 
     async confirmPreapproved(input: ConfirmApprovalInput): Promise<ConfirmApprovalResult> {
       try {
-        const info = await linePay.confirm(input.transactionId, { amount: input.amount, currency: input.currency });
+        const info = await linePay.confirm(input.transactionId, {
+          amount: input.amount,
+          currency: input.currency,
+        });
         if (!info.regKey) {
-          return { outcome: 'rejected', category: 'no_regkey', message: 'LINE Pay confirmed without a regKey (not a PREAPPROVED request?)' };
+          return {
+            outcome: 'rejected',
+            category: 'no_regkey',
+            message: 'LINE Pay confirmed without a regKey (not a PREAPPROVED request?)',
+          };
         }
         log.info('confirmed preapproved payment', { orderId: input.orderId });
         return {
@@ -87,7 +102,11 @@ export function createActivities({ linePay, vault }: ActivityDeps): Subscription
       } catch (err) {
         if (!(err instanceof LinePayError)) throw err;
         if (err.retryable || MERCHANT_AUTH_CODES.has(err.returnCode ?? '')) throw retryLater(err);
-        const result: ConfirmApprovalResult = { outcome: 'rejected', category: err.code, message: err.returnMessage ?? err.message };
+        const result: ConfirmApprovalResult = {
+          outcome: 'rejected',
+          category: err.code,
+          message: err.returnMessage ?? err.message,
+        };
         if (err.returnCode !== undefined) result.returnCode = err.returnCode;
         return result;
       }
@@ -104,9 +123,17 @@ export function createActivities({ linePay, vault }: ActivityDeps): Subscription
         });
         if (res.status === 'charged') {
           log.info('charged', { orderId: input.orderId, recovered: res.recovered });
-          return { outcome: 'charged', transactionId: res.transactionId, transactionDate: res.transactionDate, recovered: res.recovered };
+          return {
+            outcome: 'charged',
+            transactionId: res.transactionId,
+            transactionDate: res.transactionDate,
+            recovered: res.recovered,
+          };
         }
-        log.warn('charge outcome not established; LINE Pay has no such order yet', { orderId: input.orderId, reason: res.reason });
+        log.warn('charge outcome not established; LINE Pay has no such order yet', {
+          orderId: input.orderId,
+          reason: res.reason,
+        });
         return { outcome: 'unknown', reason: `no payment found for the order after ${res.reason}` };
       } catch (err) {
         if (!(err instanceof LinePayError)) throw err;
@@ -117,7 +144,10 @@ export function createActivities({ linePay, vault }: ActivityDeps): Subscription
             return { outcome: 'unknown', reason: message };
           case 'declined_soft':
           case 'declined_hard':
-            return withCode<ChargeResult>({ outcome: 'declined', category: err.code, message }, err.returnCode);
+            return withCode<ChargeResult>(
+              { outcome: 'declined', category: err.code, message },
+              err.returnCode,
+            );
           case 'regkey_dead':
             return withCode<ChargeResult>({ outcome: 'regkey_dead', message }, err.returnCode);
           case 'merchant_config':
@@ -131,7 +161,9 @@ export function createActivities({ linePay, vault }: ActivityDeps): Subscription
     async lookupCharge({ orderId }: { orderId: string }): Promise<LookupResult> {
       try {
         const found = await linePay.findPaymentByOrderId(orderId);
-        return found ? { found: true, transactionId: found.transactionId, transactionDate: found.transactionDate } : { found: false };
+        return found
+          ? { found: true, transactionId: found.transactionId, transactionDate: found.transactionDate }
+          : { found: false };
       } catch (err) {
         if (err instanceof LinePayError) throw retryLater(err);
         throw err;

@@ -25,7 +25,10 @@ function provisioned(env: NodeJS.ProcessEnv): Record<string, string> {
  * Where a Temporal binary comes from, in order: the env var, the provisioned cache, and last the SDK's
  * own download (which needs internet and fails on our machines).
  */
-function resolve(variable: 'TEMPORAL_CLI_PATH' | 'TEMPORAL_TEST_SERVER_PATH', env: NodeJS.ProcessEnv): EphemeralServerExecutable {
+function resolve(
+  variable: 'TEMPORAL_CLI_PATH' | 'TEMPORAL_TEST_SERVER_PATH',
+  env: NodeJS.ProcessEnv,
+): EphemeralServerExecutable {
   const candidate = env[variable] || provisioned(env)[variable];
   if (candidate && existsSync(candidate)) return { type: 'existing-path', path: candidate };
   return { type: 'cached-download' };

@@ -1,7 +1,7 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { TestProject } from 'vitest/node';
-import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes.js';
 import { devServerExecutable } from '../../scripts/temporal-binaries.js';
+import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -7,7 +7,13 @@ import { createActivities } from '../../activities/index.js';
 import { LinePayClient } from '../../activities/linepay/index.js';
 import { RegKeyVault } from '../../activities/regkey-vault.js';
 import { type RunningSandbox, startSandbox } from '../../sandbox/index.js';
-import { confirmUpdate, paymentLinkUpdate, stateQuery, type SubscriptionView, workflowIdFor } from '../../workflows/messages.js';
+import {
+  confirmUpdate,
+  paymentLinkUpdate,
+  type SubscriptionView,
+  stateQuery,
+  workflowIdFor,
+} from '../../workflows/messages.js';
 import type { subscriptionWorkflow } from '../../workflows/subscription.js';
 import type { SubscriptionInput } from '../../workflows/subscription-input.js';
 
@@ -107,7 +113,10 @@ export async function startSubscription(
 }
 
 /** What LINE Pay's redirect to our confirmUrl carries after the customer presses Approve. */
-export async function approveOnLinePay(h: Harness, handle: SubscriptionHandle): Promise<{ transactionId: string; orderId: string }> {
+export async function approveOnLinePay(
+  h: Harness,
+  handle: SubscriptionHandle,
+): Promise<{ transactionId: string; orderId: string }> {
   const link = await handle.executeUpdate(paymentLinkUpdate, { args: [{}] });
   if (!link.paymentUrl) throw new Error(`no payment URL; status ${link.status}`);
   const view = await handle.query(stateQuery);
@@ -124,8 +133,12 @@ export async function startActiveSubscription(
 ): Promise<SubscriptionHandle> {
   const handle = await startSubscription(h, input, tuning);
   const ids = await approveOnLinePay(h, handle);
-  const result = await handle.executeUpdate(confirmUpdate, { args: [ids], updateId: `confirm-${ids.transactionId}` });
-  if (result.status !== 'active') throw new Error(`confirm left the subscription ${result.status}: ${result.message}`);
+  const result = await handle.executeUpdate(confirmUpdate, {
+    args: [ids],
+    updateId: `confirm-${ids.transactionId}`,
+  });
+  if (result.status !== 'active')
+    throw new Error(`confirm left the subscription ${result.status}: ${result.message}`);
   return handle;
 }
 
@@ -135,7 +148,9 @@ export function state(handle: SubscriptionHandle): Promise<SubscriptionView> {
 
 /** Ledger payments of one subscription, in order. */
 export function paymentsOf(h: Harness, subscriptionId: string) {
-  return h.sandbox.control.ledger().filter((e) => e.kind === 'payment' && e.orderId.startsWith(`${subscriptionId}-`));
+  return h.sandbox.control
+    .ledger()
+    .filter((e) => e.kind === 'payment' && e.orderId.startsWith(`${subscriptionId}-`));
 }
 
 /**
@@ -158,7 +173,9 @@ export async function skipUntil(
 }
 
 /** The validator's verdict behind a rejected update: its ApplicationFailure type and message. */
-export async function rejectionOf(p: Promise<unknown>): Promise<{ type: string | undefined; message: string }> {
+export async function rejectionOf(
+  p: Promise<unknown>,
+): Promise<{ type: string | undefined; message: string }> {
   try {
     await p;
   } catch (err) {

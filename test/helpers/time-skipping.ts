@@ -14,9 +14,14 @@ const INDEXED: Record<string, temporal.api.enums.v1.IndexedValueType> = {
  * (`createTimeSkipping` has no option for them).
  */
 export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
-  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: testServerExecutable() } });
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: testServerExecutable() },
+  });
   const searchAttributes: Record<string, temporal.api.enums.v1.IndexedValueType> = {};
   for (const key of SEARCH_ATTRIBUTE_KEYS) searchAttributes[key.name] = INDEXED[key.type]!;
-  await env.connection.operatorService.addSearchAttributes({ namespace: env.namespace ?? 'default', searchAttributes });
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes,
+  });
   return env;
 }

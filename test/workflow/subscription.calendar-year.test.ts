@@ -1,6 +1,13 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type Harness, paymentsOf, startActiveSubscription, startHarness, state, subscriptionInput } from '../helpers/subscription-harness.js';
+import {
+  type Harness,
+  paymentsOf,
+  startActiveSubscription,
+  startHarness,
+  state,
+  subscriptionInput,
+} from '../helpers/subscription-harness.js';
 import { createTimeSkippingEnv } from '../helpers/time-skipping.js';
 
 let env: TestWorkflowEnvironment;
@@ -31,8 +38,18 @@ it('bills a year of months anchored on Jan 31 of a leap year: 12 charges on the 
 
   const recurring = final.charges.filter((c) => c.kind === 'recurring');
   const expectedTaipeiDates = [
-    '2028-01-31', '2028-02-29', '2028-03-31', '2028-04-30', '2028-05-31', '2028-06-30',
-    '2028-07-31', '2028-08-31', '2028-09-30', '2028-10-31', '2028-11-30', '2028-12-31',
+    '2028-01-31',
+    '2028-02-29',
+    '2028-03-31',
+    '2028-04-30',
+    '2028-05-31',
+    '2028-06-30',
+    '2028-07-31',
+    '2028-08-31',
+    '2028-09-30',
+    '2028-10-31',
+    '2028-11-30',
+    '2028-12-31',
   ];
   expect(recurring.map((c) => c.dueAt)).toEqual(expectedTaipeiDates.map((d) => `${d}T02:00:00.000Z`));
   for (const c of recurring) {

@@ -6,7 +6,6 @@ import {
   skipUntil,
   startActiveSubscription,
   startHarness,
-  state,
   subscriptionInput,
 } from '../helpers/subscription-harness.js';
 import { createTimeSkippingEnv } from '../helpers/time-skipping.js';
@@ -26,7 +25,12 @@ it('LINE Pay commits the charge and drops the connection: one charge, recorded o
   const input = subscriptionInput({ interval: 'P1M' });
   const handle = await startActiveSubscription(h, input);
   const orderId = `${input.subscriptionId}-c1`;
-  h.sandbox.control.addFault({ api: 'preapprovedPay', match: { orderId }, times: 1, action: { kind: 'drop_after_commit' } });
+  h.sandbox.control.addFault({
+    api: 'preapprovedPay',
+    match: { orderId },
+    times: 1,
+    action: { kind: 'drop_after_commit' },
+  });
 
   const v = await skipUntil(h, handle, (s) => s.paidCycles >= 2);
   expect(v.status).toBe('active');
@@ -51,14 +55,21 @@ it('a 5xx before commit is retried with the same orderId, and charges exactly on
   const input = subscriptionInput({ interval: 'P1M' });
   const handle = await startActiveSubscription(h, input);
   const orderId = `${input.subscriptionId}-c1`;
-  h.sandbox.control.addFault({ api: 'preapprovedPay', match: { orderId }, times: 2, action: { kind: 'http_error', status: 503 } });
+  h.sandbox.control.addFault({
+    api: 'preapprovedPay',
+    match: { orderId },
+    times: 2,
+    action: { kind: 'http_error', status: 503 },
+  });
 
   const v = await skipUntil(h, handle, (s) => s.paidCycles >= 2);
   const cycle1 = v.charges.filter((c) => c.cycle === 1);
   expect(cycle1).toHaveLength(1);
   expect(cycle1[0]!.orderId).toBe(orderId);
   expect(paymentsOf(h, input.subscriptionId).filter((e) => e.orderId.includes('-c1'))).toHaveLength(1);
-  const attempts = h.sandbox.control.requests().filter((r) => r.path.includes('/preapprovedPay/') && r.orderId === orderId);
+  const attempts = h.sandbox.control
+    .requests()
+    .filter((r) => r.path.includes('/preapprovedPay/') && r.orderId === orderId);
   expect(attempts.length).toBe(3); // two 503s, then the charge
 });
 
@@ -67,14 +78,30 @@ it('an unresolved outcome is visible in the state while LINE Pay keeps failing, 
   const handle = await startActiveSubscription(h, input);
   const orderId = `${input.subscriptionId}-c1`;
   // The charge commits but the answer is lost, and the lookups fail for a while too.
-  h.sandbox.control.addFault({ api: 'preapprovedPay', match: { orderId }, times: 1, action: { kind: 'drop_after_commit' } });
-  h.sandbox.control.addFault({ api: 'details', match: { orderId }, times: 2, action: { kind: 'http_error', status: 502 } });
+  h.sandbox.control.addFault({
+    api: 'preapprovedPay',
+    match: { orderId },
+    times: 1,
+    action: { kind: 'drop_after_commit' },
+  });
+  h.sandbox.control.addFault({
+    api: 'details',
+    match: { orderId },
+    times: 2,
+    action: { kind: 'http_error', status: 502 },
+  });
 
   const unresolved = await skipUntil(h, handle, (s) => s.unresolvedCharge !== undefined, '6 hours');
   expect(unresolved.unresolvedCharge!.orderId).toBe(orderId);
   expect(unresolved.status).toBe('active');
 
-  const v = await skipUntil(h, handle, (s) => s.paidCycles >= 2 && s.unresolvedCharge === undefined, '1 minute', 200);
+  const v = await skipUntil(
+    h,
+    handle,
+    (s) => s.paidCycles >= 2 && s.unresolvedCharge === undefined,
+    '1 minute',
+    200,
+  );
   expect(v.charges.filter((c) => c.cycle === 1).map((c) => c.recovered)).toEqual([true]);
   expect(paymentsOf(h, input.subscriptionId).filter((e) => e.orderId.includes('-c1'))).toHaveLength(1);
 });

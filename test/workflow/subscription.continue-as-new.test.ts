@@ -21,7 +21,11 @@ afterAll(async () => {
 });
 
 it('continue-as-new carries the state and the calendar; orderIds stay per cycle', async () => {
-  const input = subscriptionInput({ interval: 'P1M', billingAnchor: '2028-01-31T10:00:00+08:00', maxCycles: 8 });
+  const input = subscriptionInput({
+    interval: 'P1M',
+    billingAnchor: '2028-01-31T10:00:00+08:00',
+    maxCycles: 8,
+  });
   const handle = await startActiveSubscription(h, input, { continueAsNewEveryCycles: 2 });
   const firstRun = (await handle.describe()).runId;
   const final = await handle.result();

@@ -30,13 +30,25 @@ it('soft declines put the subscription past due; a later retry recovers it on it
   const input = subscriptionInput({ interval: 'P1M', amount: 1001 });
   const handle = await startActiveSubscription(h, input);
   const due1 = (await state(handle)).nextChargeAt!;
-  h.sandbox.control.addFault({ api: 'preapprovedPay', match: { amount: 1001 }, times: 2, action: { kind: 'return_code', code: '1142' } });
+  h.sandbox.control.addFault({
+    api: 'preapprovedPay',
+    match: { amount: 1001 },
+    times: 2,
+    action: { kind: 'return_code', code: '1142' },
+  });
 
   const pastDue = await skipUntil(h, handle, (s) => s.status === 'past_due', '12 hours');
   expect(pastDue.dunning).toMatchObject({ cycle: 1, declines: 1, lastReturnCode: '1142' });
-  expect(Date.parse(pastDue.dunning!.nextRetryAt!) - Date.parse(pastDue.dunning!.firstDeclineAt)).toBe(1 * DAY);
+  expect(Date.parse(pastDue.dunning!.nextRetryAt!) - Date.parse(pastDue.dunning!.firstDeclineAt)).toBe(
+    1 * DAY,
+  );
 
-  const recovered = await skipUntil(h, handle, (s) => s.status === 'active' && s.paidCycles === 2, '12 hours');
+  const recovered = await skipUntil(
+    h,
+    handle,
+    (s) => s.status === 'active' && s.paidCycles === 2,
+    '12 hours',
+  );
   const charge = recovered.charges.find((c) => c.cycle === 1)!;
   // Two definite declines moved the attempt number twice: -c1, -c1-a1 declined; -c1-a2 paid.
   expect(charge.orderId).toBe(`${input.subscriptionId}-c1-a2`);
@@ -46,14 +58,24 @@ it('soft declines put the subscription past due; a later retry recovers it on it
   expectedNext.setUTCMonth(expectedNext.getUTCMonth() + 2);
   expect(recovered.nextChargeAt).toBe(expectedNext.toISOString());
   expect(recovered.dunning).toBeUndefined();
-  expect(recovered.audit.map((a) => a.to)).toEqual(['pending_approval', 'active', 'past_due', 'past_due', 'active']);
+  expect(recovered.audit.map((a) => a.to)).toEqual([
+    'pending_approval',
+    'active',
+    'past_due',
+    'past_due',
+    'active',
+  ]);
   expect(paymentsOf(h, input.subscriptionId)).toHaveLength(2);
 });
 
 it('dunning exhausted: canceled with payment_failed and the regKey expired', async () => {
   const input = subscriptionInput({ interval: 'P1M', amount: 1002 });
   const handle = await startActiveSubscription(h, input);
-  h.sandbox.control.addFault({ api: 'preapprovedPay', match: { amount: 1002 }, action: { kind: 'return_code', code: '1288' } });
+  h.sandbox.control.addFault({
+    api: 'preapprovedPay',
+    match: { amount: 1002 },
+    action: { kind: 'return_code', code: '1288' },
+  });
 
   const final = await handle.result();
   expect(final.status).toBe('canceled');
@@ -61,8 +83,15 @@ it('dunning exhausted: canceled with payment_failed and the regKey expired', asy
   expect(final.paidCycles).toBe(1);
   const attempts = h.sandbox.control
     .requests()
-    .filter((r) => r.path.includes('/preapprovedPay/') && r.path.endsWith('/payment') && r.orderId?.startsWith(`${input.subscriptionId}-c1`));
-  expect(attempts.map((r) => r.orderId)).toEqual(['', '-a1', '-a2', '-a3', '-a4'].map((s) => `${input.subscriptionId}-c1${s}`));
+    .filter(
+      (r) =>
+        r.path.includes('/preapprovedPay/') &&
+        r.path.endsWith('/payment') &&
+        r.orderId?.startsWith(`${input.subscriptionId}-c1`),
+    );
+  expect(attempts.map((r) => r.orderId)).toEqual(
+    ['', '-a1', '-a2', '-a3', '-a4'].map((s) => `${input.subscriptionId}-c1${s}`),
+  );
   const expire = h.sandbox.control.requests().filter((r) => r.path.endsWith('/expire'));
   expect(expire.length).toBeGreaterThanOrEqual(1);
   const regKeyMasked = final.regKeyMasked;
@@ -74,15 +103,29 @@ it('dunning exhausted: canceled with payment_failed and the regKey expired', asy
 it('retryNow during dunning charges immediately; it is rejected outside dunning', async () => {
   const input = subscriptionInput({ interval: 'P1M', amount: 1003 });
   const handle = await startActiveSubscription(h, input);
-  const early = await rejectionOf(handle.executeUpdate(retryNowUpdate, { args: [{ actor: { kind: 'operator', id: 'ops-1' } }] }));
-  expect(early).toEqual({ type: 'InvalidState', message: 'retryNow is for subscriptions in dunning (it is active)' });
-  h.sandbox.control.addFault({ api: 'preapprovedPay', match: { amount: 1003 }, times: 1, action: { kind: 'return_code', code: '1142' } });
+  const early = await rejectionOf(
+    handle.executeUpdate(retryNowUpdate, { args: [{ actor: { kind: 'operator', id: 'ops-1' } }] }),
+  );
+  expect(early).toEqual({
+    type: 'InvalidState',
+    message: 'retryNow is for subscriptions in dunning (it is active)',
+  });
+  h.sandbox.control.addFault({
+    api: 'preapprovedPay',
+    match: { amount: 1003 },
+    times: 1,
+    action: { kind: 'return_code', code: '1142' },
+  });
   await skipUntil(h, handle, (s) => s.status === 'past_due', '12 hours');
   const before = Date.now();
-  const r = await handle.executeUpdate(retryNowUpdate, { args: [{ actor: { kind: 'operator', id: 'ops-1' }, reason: 'customer topped up' }] });
+  const r = await handle.executeUpdate(retryNowUpdate, {
+    args: [{ actor: { kind: 'operator', id: 'ops-1' }, reason: 'customer topped up' }],
+  });
   expect(r.cycle).toBe(1);
   const v = await skipUntil(h, handle, (s) => s.status === 'active' && s.paidCycles === 2, '1 minute', 30);
   expect(v.charges.find((c) => c.cycle === 1)!.orderId).toBe(`${input.subscriptionId}-c1-a1`);
-  expect(v.audit.some((a) => a.actor.kind === 'operator' && a.reason.includes('customer topped up'))).toBe(true);
+  expect(v.audit.some((a) => a.actor.kind === 'operator' && a.reason.includes('customer topped up'))).toBe(
+    true,
+  );
   expect(Date.now() - before).toBeLessThan(60_000);
 });

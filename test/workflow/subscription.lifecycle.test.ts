@@ -40,18 +40,30 @@ describe('approval', () => {
     const handle = await startSubscription(h, subscriptionInput());
     const ids = await approveOnLinePay(h, handle);
     const wrongTx = await rejectionOf(
-      handle.executeUpdate(confirmUpdate, { args: [{ transactionId: '2026112699999999999', orderId: ids.orderId }] }),
+      handle.executeUpdate(confirmUpdate, {
+        args: [{ transactionId: '2026112699999999999', orderId: ids.orderId }],
+      }),
     );
     expect(wrongTx.type).toBe('ApprovalMismatch');
-    const wrongOrder = await rejectionOf(handle.executeUpdate(confirmUpdate, { args: [{ ...ids, orderId: 'other-c0' }] }));
+    const wrongOrder = await rejectionOf(
+      handle.executeUpdate(confirmUpdate, { args: [{ ...ids, orderId: 'other-c0' }] }),
+    );
     expect(wrongOrder.type).toBe('ApprovalMismatch');
     const v = await state(handle);
     expect(v.status).toBe('pending_approval');
-    expect(h.sandbox.control.requests().filter((r) => r.path.endsWith('/confirm') && r.orderId === ids.orderId)).toHaveLength(0);
+    expect(
+      h.sandbox.control.requests().filter((r) => r.path.endsWith('/confirm') && r.orderId === ids.orderId),
+    ).toHaveLength(0);
     // The genuine callback still works, and a replay of it is idempotent.
-    const ok = await handle.executeUpdate(confirmUpdate, { args: [ids], updateId: `confirm-${ids.transactionId}` });
+    const ok = await handle.executeUpdate(confirmUpdate, {
+      args: [ids],
+      updateId: `confirm-${ids.transactionId}`,
+    });
     expect(ok.status).toBe('active');
-    const again = await handle.executeUpdate(confirmUpdate, { args: [ids], updateId: `confirm-${ids.transactionId}` });
+    const again = await handle.executeUpdate(confirmUpdate, {
+      args: [ids],
+      updateId: `confirm-${ids.transactionId}`,
+    });
     expect(again).toEqual(ok);
     const replayed = await rejectionOf(handle.executeUpdate(confirmUpdate, { args: [ids] }));
     expect(replayed.type).toBe('InvalidState');
@@ -62,7 +74,9 @@ describe('approval', () => {
     const final = await handle.result();
     expect(final.status).toBe('approval_expired');
     expect(final.audit.at(-1)).toMatchObject({ to: 'approval_expired', actor: { kind: 'system' } });
-    expect(Date.parse(final.audit.at(-1)!.at) - Date.parse(final.createdAt)).toBeGreaterThanOrEqual(20 * 60_000);
+    expect(Date.parse(final.audit.at(-1)!.at) - Date.parse(final.createdAt)).toBeGreaterThanOrEqual(
+      20 * 60_000,
+    );
   });
 
   it('the cancel URL ends it as approval_canceled', async () => {
@@ -76,7 +90,10 @@ describe('approval', () => {
   it('refuses invalid input with a clear, non-retryable failure', async () => {
     const handle = await startSubscription(h, subscriptionInput({ amount: 12.5 }));
     await expect(handle.result()).rejects.toMatchObject({
-      cause: { type: 'InvalidSubscriptionInput', message: "amount: must be a positive integer in the currency's unit" },
+      cause: {
+        type: 'InvalidSubscriptionInput',
+        message: "amount: must be a positive integer in the currency's unit",
+      },
     });
   });
 });
@@ -85,7 +102,9 @@ describe('after approval', () => {
   it('cancel now expires the regKey and stops billing', async () => {
     const input = subscriptionInput();
     const handle = await startActiveSubscription(h, input);
-    const r = await handle.executeUpdate(cancelUpdate, { args: [{ actor: merchant, reason: 'customer asked' }] });
+    const r = await handle.executeUpdate(cancelUpdate, {
+      args: [{ actor: merchant, reason: 'customer asked' }],
+    });
     expect(r.status).toBe('canceled');
     const final = await handle.result();
     expect(final).toMatchObject({ status: 'canceled', cancelReason: 'customer asked', paidCycles: 1 });
@@ -113,7 +132,9 @@ describe('after approval', () => {
     const v0 = await state(handle);
     const anchor = Date.parse(v0.anchor!);
     const week = 7 * 86_400_000;
-    const paused = await handle.executeUpdate(pauseUpdate, { args: [{ actor: merchant, reason: 'travelling' }] });
+    const paused = await handle.executeUpdate(pauseUpdate, {
+      args: [{ actor: merchant, reason: 'travelling' }],
+    });
     expect(paused.resumeAt).toBeUndefined();
     await env.sleep('17 days'); // cycles 1 and 2 fall due while paused
     const resumed = await handle.executeUpdate(resumeUpdate, { args: [{ actor: merchant }] });
@@ -130,7 +151,9 @@ describe('after approval', () => {
   it('pause with a resume date resumes by itself', async () => {
     const input = subscriptionInput({ interval: 'P1M' });
     const handle = await startActiveSubscription(h, input);
-    const resumeAt = new Date(Date.parse((await state(handle)).nextChargeAt!) + 10 * 86_400_000).toISOString();
+    const resumeAt = new Date(
+      Date.parse((await state(handle)).nextChargeAt!) + 10 * 86_400_000,
+    ).toISOString();
     const p = await handle.executeUpdate(pauseUpdate, { args: [{ actor: merchant, resumeAt }] });
     expect(p.resumeAt).toBe(resumeAt);
     const v = await skipUntil(h, handle, (s) => s.status === 'active', '1 day');
@@ -141,9 +164,13 @@ describe('after approval', () => {
   it('a plan change applies from the next cycle', async () => {
     const input = subscriptionInput({ interval: 'P1M', amount: 390 });
     const handle = await startActiveSubscription(h, input);
-    const bad = await rejectionOf(handle.executeUpdate(changePlanUpdate, { args: [{ actor: merchant, amount: -5 }] }));
+    const bad = await rejectionOf(
+      handle.executeUpdate(changePlanUpdate, { args: [{ actor: merchant, amount: -5 }] }),
+    );
     expect(bad.type).toBe('InvalidRequest');
-    const r = await handle.executeUpdate(changePlanUpdate, { args: [{ actor: merchant, amount: 490, productName: 'Premium Plus' }] });
+    const r = await handle.executeUpdate(changePlanUpdate, {
+      args: [{ actor: merchant, amount: 490, productName: 'Premium Plus' }],
+    });
     expect(r.effectiveCycle).toBe(1);
     expect(r.effectiveAt).toBe((await state(handle)).nextChargeAt);
     const v = await skipUntil(h, handle, (s) => s.paidCycles >= 2, '1 day');

@@ -7,7 +7,6 @@ import {
   skipUntil,
   startActiveSubscription,
   startHarness,
-  state,
   subscriptionInput,
 } from '../helpers/subscription-harness.js';
 import { createTimeSkippingEnv } from '../helpers/time-skipping.js';
@@ -24,7 +23,10 @@ afterAll(async () => {
 });
 
 function activeKeys(): string[] {
-  return h.sandbox.control.regKeys().filter((k) => k.status === 'ACTIVE').map((k) => k.regKey);
+  return h.sandbox.control
+    .regKeys()
+    .filter((k) => k.status === 'ACTIVE')
+    .map((k) => k.regKey);
 }
 
 it('regKey dies mid-life: re-approval for the overdue cycle, then billing continues on the new regKey', async () => {
@@ -36,7 +38,12 @@ it('regKey dies mid-life: re-approval for the overdue cycle, then billing contin
 
   const v = await skipUntil(h, handle, (s) => s.status === 'reapproval_required', '12 hours');
   expect(v.regKeyMasked).toBeUndefined();
-  expect(v.reservation).toMatchObject({ kind: 'reapproval', cycle: 1, orderId: `${input.subscriptionId}-c1-r1`, amount: 390 });
+  expect(v.reservation).toMatchObject({
+    kind: 'reapproval',
+    cycle: 1,
+    orderId: `${input.subscriptionId}-c1-r1`,
+    amount: 390,
+  });
   expect(v.reservation!.paymentUrl.web).toContain('/web/payment/wait');
   const link = await handle.executeUpdate(paymentLinkUpdate, { args: [{}] });
   expect(link.paymentUrl).toEqual(v.reservation!.paymentUrl);
@@ -44,7 +51,12 @@ it('regKey dies mid-life: re-approval for the overdue cycle, then billing contin
   // The customer approves again; LINE Pay redirects to our confirmUrl.
   const redirect = new URL(h.sandbox.control.approve(v.reservation!.transactionId).redirectUrl);
   const result = await handle.executeUpdate(confirmUpdate, {
-    args: [{ transactionId: redirect.searchParams.get('transactionId')!, orderId: redirect.searchParams.get('orderId')! }],
+    args: [
+      {
+        transactionId: redirect.searchParams.get('transactionId')!,
+        orderId: redirect.searchParams.get('orderId')!,
+      },
+    ],
   });
   expect(result.status).toBe('active');
   expect(result.charge).toMatchObject({ cycle: 1, kind: 'reapproval', amount: 390 });

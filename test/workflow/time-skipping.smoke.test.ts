@@ -22,7 +22,10 @@ it('a workflow that sleeps 30 days finishes in seconds on the time-skipping serv
   });
   const wallStart = Date.now();
   const elapsed = await worker.runUntil(
-    env.client.workflow.execute(sleepThirtyDaysWorkflow, { taskQueue: 'smoke-time-skipping', workflowId: 'smoke-sleep-30d' }),
+    env.client.workflow.execute(sleepThirtyDaysWorkflow, {
+      taskQueue: 'smoke-time-skipping',
+      workflowId: 'smoke-sleep-30d',
+    }),
   );
   expect(elapsed).toBeGreaterThanOrEqual(30 * 24 * 3600 * 1000);
   expect(Date.now() - wallStart).toBeLessThan(60_000);

@@ -1,0 +1,110 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { createApp } from '../../client/http/app.js';
+import { createSubscriptionsClient, type SubscriptionsClient } from '../../client/subscriptions-client.js';
+import { createDataConverter } from '../../client/temporal/data-converter.js';
+import type { EncryptionKey } from '../../client/temporal/payload-codec.js';
+import { type RunningSandbox, startSandbox } from '../../sandbox/index.js';
+import { buildActivityDeps, createSubscriptionWorker } from '../../worker/create-worker.js';
+import { workflowBundle } from './subscription-harness.js';
+
+export const API_TOKEN = 'integration-api-token-0123';
+export const CODEC_TOKEN = 'integration-codec-token';
+
+/**
+ * The whole product on one dev server: LINE Pay sandbox, a worker built by `createSubscriptionWorker`,
+ * a codec-enabled client and the HTTP service listening on a random port.
+ */
+export interface ServiceStack {
+  url: string;
+  sandbox: RunningSandbox;
+  client: Client;
+  subscriptions: SubscriptionsClient;
+  keys: EncryptionKey[];
+  taskQueue: string;
+  worker: Worker;
+  /** Calls the HTTP service with the merchant token. */
+  api(path: string, init?: { method?: string; body?: unknown }): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export async function startServiceStack(address: string, taskQueue = `stack-${randomUUID()}`): Promise<ServiceStack> {
+  const keys: EncryptionKey[] = [{ id: 'test-k1', key: randomBytes(32) }];
+  const dataConverter = createDataConverter(keys);
+  const sandbox = await startSandbox({ port: 0 });
+  const nativeConnection = await NativeConnection.connect({ address });
+  const worker = await createSubscriptionWorker({
+    connection: nativeConnection,
+    namespace: 'default',
+    taskQueue,
+    activityDeps: buildActivityDeps({
+      linePay: { baseUrl: sandbox.url, channelId: sandbox.channelId, channelSecret: sandbox.channelSecret },
+      encryptionKeys: keys,
+    }),
+    dataConverter,
+    workflowBundle: await workflowBundle(),
+  });
+  const running = worker.run();
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection, namespace: 'default', dataConverter });
+
+  // Listen first: the public base URL (LINE Pay's redirect target) is only known once bound.
+  let handler: (req: Request) => Response | Promise<Response> = () => new Response('starting', { status: 503 });
+  const server = serve({ fetch: (req) => handler(req), port: 0, hostname: '127.0.0.1' });
+  await new Promise<void>((resolve) => (server.listening ? resolve() : server.once('listening', () => resolve())));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const subscriptions = createSubscriptionsClient({ client, taskQueue, publicBaseUrl: url });
+  const app = createApp({
+    subscriptions,
+    apiToken: API_TOKEN,
+    codec: { codec: dataConverter.payloadCodecs[0], authToken: CODEC_TOKEN, corsOrigins: ['http://127.0.0.1:8233'] },
+  });
+  handler = app.fetch;
+
+  return {
+    url,
+    sandbox,
+    client,
+    subscriptions,
+    keys,
+    taskQueue,
+    worker,
+    api(path, init = {}) {
+      return fetch(`${url}${path}`, {
+        method: init.method ?? 'GET',
+        headers: { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' },
+        ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+      });
+    },
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+      });
+      worker.shutdown();
+      await running.catch(() => undefined);
+      await connection.close();
+      await nativeConnection.close();
+      await sandbox.close();
+    },
+  };
+}
+
+/** Polls `fn` until it returns a truthy value or `timeoutMs` passes. */
+export async function eventually<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await fn();
+      if (value) return value;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+}
