@@ -1,0 +1,72 @@
+import { writeFileSync } from 'node:fs';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { cancelUpdate, changePlanUpdate, pauseUpdate, resumeUpdate } from '../../workflows/messages.js';
+import {
+  type Harness,
+  paymentsOf,
+  skipUntil,
+  startActiveSubscription,
+  startHarness,
+  state,
+  subscriptionInput,
+} from '../helpers/subscription-harness.js';
+import { createTimeSkippingEnv } from '../helpers/time-skipping.js';
+
+let env: TestWorkflowEnvironment;
+let h: Harness;
+beforeAll(async () => {
+  env = await createTimeSkippingEnv();
+  h = await startHarness(env, 'full-lifecycle');
+});
+afterAll(async () => {
+  await h?.close();
+  await env?.teardown();
+});
+
+const merchant = { kind: 'merchant' as const, id: 'backend' };
+
+/**
+ * One subscription through everything that shapes history: approval, charges, an unknown outcome
+ * settled by lookup, a soft decline and recovery, a plan change, pause/resume and cancellation.
+ * With RECORD_HISTORIES=1 its history is written to test/fixtures/histories/ for the replay test.
+ */
+it('runs a full lifecycle and keeps every cycle charged exactly once', async () => {
+  const input = subscriptionInput({ subscriptionId: `lifecycle-${Date.now().toString(36)}`, interval: 'P1M', amount: 777 });
+  const handle = await startActiveSubscription(h, input);
+  const sid = input.subscriptionId;
+  h.sandbox.control.addFault({ api: 'preapprovedPay', match: { orderId: `${sid}-c1` }, times: 1, action: { kind: 'drop_after_commit' } });
+  h.sandbox.control.addFault({ api: 'preapprovedPay', match: { orderId: `${sid}-c2` }, times: 1, action: { kind: 'return_code', code: '1142' } });
+  await skipUntil(h, handle, (s) => s.paidCycles >= 3, '1 day');
+  await handle.executeUpdate(changePlanUpdate, { args: [{ actor: merchant, amount: 888 }] });
+  await skipUntil(h, handle, (s) => s.paidCycles >= 4, '1 day');
+  await handle.executeUpdate(pauseUpdate, { args: [{ actor: merchant, reason: 'holiday' }] });
+  await env.sleep('40 days');
+  await handle.executeUpdate(resumeUpdate, { args: [{ actor: merchant }] });
+  await skipUntil(h, handle, (s) => s.paidCycles >= 5, '1 day');
+  await handle.executeUpdate(cancelUpdate, { args: [{ actor: merchant, reason: 'done' }] });
+  const final = await handle.result();
+
+  expect(final.status).toBe('canceled');
+  expect(final.charges.map((c) => [c.cycle, c.amount, c.orderId.slice(sid.length)])).toEqual([
+    [0, 777, '-c0'],
+    [1, 777, '-c1'],
+    [2, 777, '-c2-a1'],
+    [3, 888, '-c3'],
+    [5, 888, '-c5'],
+  ]);
+  expect(final.skippedCycles).toEqual([4]);
+  expect(final.charges[1]!.recovered).toBe(true);
+  const ledger = paymentsOf(h, sid);
+  expect(ledger.map((e) => e.orderId).sort()).toEqual(final.charges.map((c) => c.orderId).sort());
+  const view = await state(handle);
+  expect(JSON.stringify(view)).not.toMatch(/RK[0-9A-Z]{13}/); // no regKey in the read model
+
+  const history = await handle.fetchHistory();
+  const events = history.events?.length ?? 0;
+  console.log(`[full-lifecycle] ${events} history events for ${final.paidCycles} paid cycles`);
+  if (process.env.RECORD_HISTORIES === '1') {
+    writeFileSync(new URL('../fixtures/histories/full-lifecycle.json', import.meta.url), `${historyToJSON(history)}\n`);
+  }
+});
