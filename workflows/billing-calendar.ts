@@ -99,6 +99,9 @@ export function daysInMonth(year: number, month: number): number {
 export function addIntervals(anchor: number, interval: BillingInterval, n: number, timeZone: string): number {
   if (!Number.isSafeInteger(n) || n < 0)
     throw new Error(`cycle offset must be a non-negative integer, got ${n}`);
+  // n = 0 is the anchor itself; re-deriving it from the wall clock would move an anchor in the
+  // second pass of a DST fold to the first pass, an hour before the anchor.
+  if (n === 0) return anchor;
   let t = anchor;
   if (interval.months !== 0 || interval.days !== 0) {
     const w = wallClockAt(anchor, timeZone);

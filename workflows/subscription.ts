@@ -5,17 +5,19 @@
  * lookup, dunning soft declines and asking for re-approval when the regKey dies.
  */
 import {
+  ActivityFailure,
   ApplicationFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ChargeResult, SubscriptionActivities } from './activity-contract.js';
+import type { ChargeResult, ConfirmApprovalResult, SubscriptionActivities } from './activity-contract.js';
 import { parseDuration } from './duration.js';
 import {
   type ApprovalCancelInput,
@@ -370,6 +372,11 @@ export async function subscriptionWorkflow(
     const key = `${state.status}|${next}|${state.cycle}`;
     if (key === lastSynced) return;
     lastSynced = key;
+    // Shown on the workflow's page in the Web UI.
+    setCurrentDetails(
+      `**${state.status}** · cycle ${state.cycle} · ${state.plan.amount} ${state.plan.currency} every ${input.interval}` +
+        (next === null ? '' : ` · next charge ${next}`),
+    );
     upsertSearchAttributes([
       { key: SubscriptionStatusKey, value: state.status },
       { key: CustomerIdKey, value: input.customerId },
@@ -440,14 +447,25 @@ export async function subscriptionWorkflow(
     const req = pendingConfirm!;
     const r = state.reservation!;
     pendingConfirm = undefined;
-    const result = await lineApi.confirmPreapproved.executeWithOptions(
-      {
-        startToCloseTimeout: '60s',
-        scheduleToCloseTimeout: '10m',
-        summary: `Confirm ${r.kind}: ${r.amount} ${r.currency} (${r.orderId})`,
-      },
-      [{ transactionId: req.transactionId, orderId: req.orderId, amount: r.amount, currency: r.currency }],
-    );
+    let result: ConfirmApprovalResult;
+    try {
+      result = await lineApi.confirmPreapproved.executeWithOptions(
+        {
+          startToCloseTimeout: '60s',
+          scheduleToCloseTimeout: '1h',
+          summary: `Confirm ${r.kind}: ${r.amount} ${r.currency} (${r.orderId})`,
+        },
+        [{ transactionId: req.transactionId, orderId: req.orderId, amount: r.amount, currency: r.currency }],
+      );
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      // LINE Pay never gave a usable answer to Confirm within the hour; the approval window is long gone.
+      result = {
+        outcome: 'rejected',
+        category: 'confirm_failed',
+        message: err.cause?.message ?? err.message,
+      };
+    }
     if (result.outcome === 'rejected') {
       const to = r.kind === 'approval' ? 'approval_expired' : 'canceled';
       const reason = `LINE Pay refused the confirmation (${result.returnCode ?? result.category}): ${result.message}`;
@@ -670,6 +688,8 @@ export async function subscriptionWorkflow(
 
   async function maybeContinueAsNew(): Promise<void> {
     if (cyclesThisRun < canEvery && !workflowInfo().continueAsNewSuggested) return;
+    // Handlers that wait on this loop would never finish if the loop waited on them.
+    if (confirming || pendingConfirm || cancelNow || approvalCancel || reservationWanted) return;
     await condition(allHandlersFinished);
     await continueAsNew<typeof subscriptionWorkflow>(rawInput, {
       carried: state,
