@@ -1,7 +1,10 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 
 const VERSION = 'rk1';
-const AAD = Buffer.from('linepay-subscriptions/regkey');
+/** The key id is authenticated too, so a token cannot be relabelled to another key. */
+function aadFor(keyId: string): Buffer {
+  return Buffer.from(`linepay-subscriptions/regkey/${keyId}`);
+}
 
 /**
  * Seals regKeys with AES-256-GCM before they enter workflow state, so history holds only ciphertext
@@ -28,20 +31,24 @@ export class RegKeyVault {
 
   seal(regKey: string): string {
     const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.#keys.get(this.#currentKeyId)!, iv);
-    cipher.setAAD(AAD);
+    const cipher = createCipheriv('aes-256-gcm', this.#keys.get(this.#currentKeyId)!, iv, {
+      authTagLength: 16,
+    });
+    cipher.setAAD(aadFor(this.#currentKeyId));
     const body = Buffer.concat([cipher.update(regKey, 'utf8'), cipher.final()]);
     return `${VERSION}.${this.#currentKeyId}.${Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url')}`;
   }
 
   open(sealed: string): string {
-    const [version, keyId, data] = sealed.split('.');
-    if (version !== VERSION || !keyId || !data) throw new Error('not a sealed regKey');
+    const parts = typeof sealed === 'string' ? sealed.split('.') : [];
+    const [version, keyId, data] = parts;
+    if (parts.length !== 3 || version !== VERSION || !keyId || !data) throw new Error('not a sealed regKey');
     const key = this.#keys.get(keyId);
     if (!key) throw new Error(`sealed regKey uses unknown key id "${keyId}"`);
     const raw = Buffer.from(data, 'base64url');
-    const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
-    decipher.setAAD(AAD);
+    if (raw.length < 12 + 16) throw new Error('not a sealed regKey');
+    const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12), { authTagLength: 16 });
+    decipher.setAAD(aadFor(keyId));
     decipher.setAuthTag(raw.subarray(12, 28));
     try {
       return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');

@@ -26,7 +26,9 @@ export function parseInterval(text: string): BillingInterval {
       `"${text}" is shorter than the minimum billing interval of ${MIN_INTERVAL_MS / 1000} seconds`,
     );
   }
-  if (interval.months > 120) throw new Error(`"${text}" is longer than ten years`);
+  if (interval.months > 120 || interval.days > 3660 || interval.ms > 3660 * 86_400_000) {
+    throw new Error(`"${text}" is longer than ten years`);
+  }
   return interval;
 }
 

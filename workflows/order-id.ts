@@ -22,7 +22,7 @@ export function reservationOrderId(subscriptionId: string, cycle: number, reserv
   return reservation === 0 ? `${subscriptionId}-c${cycle}` : `${subscriptionId}-c${cycle}-r${reservation}`;
 }
 
-const ORDER_ID = /^([A-Za-z0-9_-]{1,64})-c(\d+)(?:-([ar])(\d+))?$/;
+const ORDER_ID = /^([A-Za-z0-9_-]{1,64})-c(0|[1-9]\d*)(?:-([ar])([1-9]\d*))?$/;
 
 /** Reads an orderId back into its parts; `undefined` for ids we did not make. */
 export function parseOrderId(

@@ -136,7 +136,12 @@ export function normalizeSubscriptionInput(raw: SubscriptionInput): NormalizedSu
     if (typeof raw.billingAnchor !== 'string' || Number.isNaN(Date.parse(raw.billingAnchor))) {
       fail('billingAnchor', 'must be an ISO-8601 instant');
     }
-    if (!/(Z|[+-]\d\d:?\d\d)$/.test(raw.billingAnchor)) fail('billingAnchor', 'must carry a UTC offset or Z');
+    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(raw.billingAnchor)) {
+      fail(
+        'billingAnchor',
+        'must be an ISO-8601 instant with a UTC offset or Z, e.g. 2028-01-31T10:00:00+08:00',
+      );
+    }
   }
   if (raw.maxCycles !== undefined && (!Number.isSafeInteger(raw.maxCycles) || raw.maxCycles < 1)) {
     fail('maxCycles', 'must be a positive integer');
