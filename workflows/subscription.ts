@@ -736,8 +736,19 @@ export async function subscriptionWorkflow(
         break;
       }
       case 'paused': {
-        if (await waitUntil(state.resumeAt, 'Paused until resumed')) break;
-        if (state.status === 'paused') resume(SYSTEM, 'resumed on schedule');
+        // A cancel at period end still happens on its date while paused.
+        const cancelFirst =
+          state.cancelAt !== undefined && (state.resumeAt === undefined || state.cancelAt <= state.resumeAt);
+        const until = cancelFirst ? state.cancelAt : state.resumeAt;
+        if (await waitUntil(until, cancelFirst ? 'Paused; cancel at period end' : 'Paused until resumed'))
+          break;
+        if (state.status !== 'paused') break;
+        if (cancelFirst) {
+          const req = state.cancelAtRequest ?? { actor: SYSTEM, reason: 'canceled at period end' };
+          await finishCancel(req.actor, req.reason, Date.parse(state.cancelAt!));
+        } else {
+          resume(SYSTEM, 'resumed on schedule');
+        }
         break;
       }
       case 'reapproval_required':

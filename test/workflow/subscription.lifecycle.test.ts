@@ -183,3 +183,16 @@ describe('after approval', () => {
     expect(ledger.map((e) => e.amount)).toEqual([390, 490]);
   });
 });
+
+describe('combinations', () => {
+  it('cancel at period end still happens while paused', async () => {
+    const input = subscriptionInput({ interval: 'P1M' });
+    const handle = await startActiveSubscription(h, input);
+    const due = (await state(handle)).nextChargeAt!;
+    await handle.executeUpdate(cancelUpdate, { args: [{ actor: merchant, atPeriodEnd: true, reason: 'moving away' }] });
+    await handle.executeUpdate(pauseUpdate, { args: [{ actor: merchant }] });
+    const final = await handle.result();
+    expect(final).toMatchObject({ status: 'canceled', canceledAt: due, cancelReason: 'moving away', paidCycles: 1 });
+    expect(paymentsOf(h, input.subscriptionId)).toHaveLength(1);
+  });
+});
