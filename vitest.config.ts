@@ -28,6 +28,8 @@ export default defineConfig({
           // Each file owns a time-skipping server; two cores run two files at once.
           maxWorkers: 2,
           fileParallelism: true,
+          // Projects with different worker settings must run in separate groups: unit first.
+          sequence: { groupOrder: 1 },
         },
       },
     ],

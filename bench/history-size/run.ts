@@ -4,12 +4,21 @@
  * Run: npx tsx bench/history-size/run.ts
  */
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { type Harness, startActiveSubscription, startHarness, subscriptionInput } from '../../test/helpers/subscription-harness.js';
+import {
+  type Harness,
+  startActiveSubscription,
+  startHarness,
+  subscriptionInput,
+} from '../../test/helpers/subscription-harness.js';
 import { createTimeSkippingEnv } from '../../test/helpers/time-skipping.js';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
-async function eventsOf(h: Harness, workflowId: string, runId: string): Promise<{ events: number; bytes: number }> {
+async function eventsOf(
+  h: Harness,
+  workflowId: string,
+  runId: string,
+): Promise<{ events: number; bytes: number }> {
   const history = await h.env.client.workflow.getHandle(workflowId, runId).fetchHistory();
   const events = history.events ?? [];
   return { events: events.length, bytes: JSON.stringify(events).length };
@@ -29,7 +38,9 @@ try {
     while (runId) {
       runs.push(await eventsOf(h, handle.workflowId, runId));
       const history = await h.env.client.workflow.getHandle(handle.workflowId, runId).fetchHistory();
-      runId = history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+      runId =
+        history.events?.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ??
+        undefined;
     }
     const total = runs.reduce((a, r) => a + r.events, 0);
     console.log(

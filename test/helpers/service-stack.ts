@@ -31,7 +31,10 @@ export interface ServiceStack {
   close(): Promise<void>;
 }
 
-export async function startServiceStack(address: string, taskQueue = `stack-${randomUUID()}`): Promise<ServiceStack> {
+export async function startServiceStack(
+  address: string,
+  taskQueue = `stack-${randomUUID()}`,
+): Promise<ServiceStack> {
   const keys: EncryptionKey[] = [{ id: 'test-k1', key: randomBytes(32) }];
   const dataConverter = createDataConverter(keys);
   const sandbox = await startSandbox({ port: 0 });
@@ -52,15 +55,22 @@ export async function startServiceStack(address: string, taskQueue = `stack-${ra
   const client = new Client({ connection, namespace: 'default', dataConverter });
 
   // Listen first: the public base URL (LINE Pay's redirect target) is only known once bound.
-  let handler: (req: Request) => Response | Promise<Response> = () => new Response('starting', { status: 503 });
+  let handler: (req: Request) => Response | Promise<Response> = () =>
+    new Response('starting', { status: 503 });
   const server = serve({ fetch: (req) => handler(req), port: 0, hostname: '127.0.0.1' });
-  await new Promise<void>((resolve) => (server.listening ? resolve() : server.once('listening', () => resolve())));
+  await new Promise<void>((resolve) =>
+    server.listening ? resolve() : server.once('listening', () => resolve()),
+  );
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const subscriptions = createSubscriptionsClient({ client, taskQueue, publicBaseUrl: url });
   const app = createApp({
     subscriptions,
     apiToken: API_TOKEN,
-    codec: { codec: dataConverter.payloadCodecs[0], authToken: CODEC_TOKEN, corsOrigins: ['http://127.0.0.1:8233'] },
+    codec: {
+      codec: dataConverter.payloadCodecs[0],
+      authToken: CODEC_TOKEN,
+      corsOrigins: ['http://127.0.0.1:8233'],
+    },
   });
   handler = app.fetch;
 
@@ -94,7 +104,11 @@ export async function startServiceStack(address: string, taskQueue = `stack-${ra
 }
 
 /** Polls `fn` until it returns a truthy value or `timeoutMs` passes. */
-export async function eventually<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 250): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+  everyMs = 250,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {

@@ -21,7 +21,11 @@ it('runs a workflow end to end on the real dev server (worker and client over gR
   });
   const workflowId = `smoke-greet-${Date.now()}`;
   const result = await worker.runUntil(
-    env.client.workflow.execute(greetWorkflow, { taskQueue: 'smoke-dev-server', workflowId, args: ['temporal'] }),
+    env.client.workflow.execute(greetWorkflow, {
+      taskQueue: 'smoke-dev-server',
+      workflowId,
+      args: ['temporal'],
+    }),
   );
   expect(result).toBe('hello, TEMPORAL');
   const described = await env.client.workflow.getHandle(workflowId).describe();

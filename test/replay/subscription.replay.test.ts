@@ -31,10 +31,14 @@ describe('replay of recorded subscription histories', () => {
 
   it('fails on a deliberately non-deterministic change', async () => {
     const workflowBundle = await bundleWorkflowCode({
-      workflowsPath: fileURLToPath(new URL('../fixtures/workflows/subscription-nondeterministic.ts', import.meta.url)),
+      workflowsPath: fileURLToPath(
+        new URL('../fixtures/workflows/subscription-nondeterministic.ts', import.meta.url),
+      ),
       logger: quiet,
     });
-    await expect(Worker.runReplayHistory({ workflowBundle }, load(files[0]!), 'replay-broken')).rejects.toMatchObject({
+    await expect(
+      Worker.runReplayHistory({ workflowBundle }, load(files[0]!), 'replay-broken'),
+    ).rejects.toMatchObject({
       name: DeterminismViolationError.name,
       message: expect.stringContaining('Nondeterminism'),
     });

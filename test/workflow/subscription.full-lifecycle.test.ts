@@ -33,11 +33,25 @@ const merchant = { kind: 'merchant' as const, id: 'backend' };
  * With RECORD_HISTORIES=1 its history is written to test/fixtures/histories/ for the replay test.
  */
 it('runs a full lifecycle and keeps every cycle charged exactly once', async () => {
-  const input = subscriptionInput({ subscriptionId: `lifecycle-${Date.now().toString(36)}`, interval: 'P1M', amount: 777 });
+  const input = subscriptionInput({
+    subscriptionId: `lifecycle-${Date.now().toString(36)}`,
+    interval: 'P1M',
+    amount: 777,
+  });
   const handle = await startActiveSubscription(h, input);
   const sid = input.subscriptionId;
-  h.sandbox.control.addFault({ api: 'preapprovedPay', match: { orderId: `${sid}-c1` }, times: 1, action: { kind: 'drop_after_commit' } });
-  h.sandbox.control.addFault({ api: 'preapprovedPay', match: { orderId: `${sid}-c2` }, times: 1, action: { kind: 'return_code', code: '1142' } });
+  h.sandbox.control.addFault({
+    api: 'preapprovedPay',
+    match: { orderId: `${sid}-c1` },
+    times: 1,
+    action: { kind: 'drop_after_commit' },
+  });
+  h.sandbox.control.addFault({
+    api: 'preapprovedPay',
+    match: { orderId: `${sid}-c2` },
+    times: 1,
+    action: { kind: 'return_code', code: '1142' },
+  });
   await skipUntil(h, handle, (s) => s.paidCycles >= 3, '1 day');
   await handle.executeUpdate(changePlanUpdate, { args: [{ actor: merchant, amount: 888 }] });
   await skipUntil(h, handle, (s) => s.paidCycles >= 4, '1 day');
@@ -67,7 +81,9 @@ it('runs a full lifecycle and keeps every cycle charged exactly once', async () 
   const events = history.events?.length ?? 0;
   // Even without the payload codec, no regKey is in history: it crosses activities only sealed.
   const json = historyToJSON(history);
-  const decoded = [...json.matchAll(/"data":\s*"([A-Za-z0-9+/=]+)"/g)].map((m) => Buffer.from(m[1]!, 'base64').toString('utf8')).join('\n');
+  const decoded = [...json.matchAll(/"data":\s*"([A-Za-z0-9+/=]+)"/g)]
+    .map((m) => Buffer.from(m[1]!, 'base64').toString('utf8'))
+    .join('\n');
   expect(decoded).toContain(sid); // the decoding works: payloads are readable JSON
   for (const { regKey } of h.sandbox.control.regKeys()) {
     expect(decoded).not.toContain(regKey);

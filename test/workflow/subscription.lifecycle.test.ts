@@ -189,10 +189,17 @@ describe('combinations', () => {
     const input = subscriptionInput({ interval: 'P1M' });
     const handle = await startActiveSubscription(h, input);
     const due = (await state(handle)).nextChargeAt!;
-    await handle.executeUpdate(cancelUpdate, { args: [{ actor: merchant, atPeriodEnd: true, reason: 'moving away' }] });
+    await handle.executeUpdate(cancelUpdate, {
+      args: [{ actor: merchant, atPeriodEnd: true, reason: 'moving away' }],
+    });
     await handle.executeUpdate(pauseUpdate, { args: [{ actor: merchant }] });
     const final = await handle.result();
-    expect(final).toMatchObject({ status: 'canceled', canceledAt: due, cancelReason: 'moving away', paidCycles: 1 });
+    expect(final).toMatchObject({
+      status: 'canceled',
+      canceledAt: due,
+      cancelReason: 'moving away',
+      paidCycles: 1,
+    });
     expect(paymentsOf(h, input.subscriptionId)).toHaveLength(1);
   });
 });

@@ -1,0 +1,384 @@
+/**
+ * `npx linepay-subscriptions <create|get|list|cancel|pause|resume|retry>`: operator CLI over the client
+ * library. Connects with the same environment as the worker (TEMPORAL_*, PAYLOAD_ENCRYPTION_KEY[S],
+ * PUBLIC_BASE_URL). Human-readable output by default, `--json` for scripts.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import {
+  SUBSCRIPTION_STATUSES,
+  type SubscriptionStatus,
+  type SubscriptionView,
+} from '../workflows/messages.js';
+import { CURRENCIES, type Currency } from '../workflows/subscription-input.js';
+import { ConfigError, type Env, readEncryptionKeys, readHttpUrl, readTemporalSettings } from './config.js';
+import { isSubscriptionError } from './errors.js';
+import {
+  type CreateSubscriptionRequest,
+  createSubscriptionsClient,
+  type SubscriptionListItem,
+  type SubscriptionsClient,
+} from './subscriptions-client.js';
+import { connectClient } from './temporal/connection.js';
+
+export const USAGE = `Usage: linepay-subscriptions <command> [options]
+
+Commands:
+  create --customer <id> --product <name> --amount <int> --currency <TWD|THB|USD> --interval <P1M|PT30S|…>
+         [--id <subscriptionId>] [--anchor <ISO instant>] [--time-zone <IANA>] [--max-cycles <n>]
+  get <subscriptionId>
+  list [--status <status>] [--customer <id>] [--limit <n>]
+  cancel <subscriptionId> [--at-period-end] [--reason <text>]
+  pause <subscriptionId> [--resume-at <ISO instant>] [--reason <text>]
+  resume <subscriptionId> [--reason <text>]
+  retry <subscriptionId> [--reason <text>]
+
+Options:
+  --json   print machine-readable JSON
+  --help   show this help
+
+Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE, TEMPORAL_API_KEY/TLS,
+PAYLOAD_ENCRYPTION_KEY (or PAYLOAD_ENCRYPTION_KEYS), PUBLIC_BASE_URL (for create).`;
+
+export const COMMANDS = ['create', 'get', 'list', 'cancel', 'pause', 'resume', 'retry'] as const;
+export type Command = (typeof COMMANDS)[number];
+
+export class CliUsageError extends Error {
+  override readonly name = 'CliUsageError' as const;
+}
+
+export type ParsedCommand =
+  | { command: 'help' }
+  | { command: 'create'; json: boolean; request: CreateSubscriptionRequest }
+  | { command: 'get'; json: boolean; subscriptionId: string }
+  | {
+      command: 'list';
+      json: boolean;
+      filter: { status?: SubscriptionStatus; customerId?: string; pageSize?: number };
+    }
+  | { command: 'cancel'; json: boolean; subscriptionId: string; atPeriodEnd?: boolean; reason?: string }
+  | { command: 'pause'; json: boolean; subscriptionId: string; resumeAt?: string; reason?: string }
+  | { command: 'resume' | 'retry'; json: boolean; subscriptionId: string; reason?: string };
+
+const OPTIONS = {
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  id: { type: 'string' },
+  customer: { type: 'string' },
+  product: { type: 'string' },
+  amount: { type: 'string' },
+  currency: { type: 'string' },
+  interval: { type: 'string' },
+  anchor: { type: 'string' },
+  'time-zone': { type: 'string' },
+  'max-cycles': { type: 'string' },
+  status: { type: 'string' },
+  limit: { type: 'string' },
+  'at-period-end': { type: 'boolean' },
+  reason: { type: 'string' },
+  'resume-at': { type: 'string' },
+} as const;
+
+const ALLOWED: Record<Command, readonly string[]> = {
+  create: [
+    'id',
+    'customer',
+    'product',
+    'amount',
+    'currency',
+    'interval',
+    'anchor',
+    'time-zone',
+    'max-cycles',
+  ],
+  get: [],
+  list: ['status', 'customer', 'limit'],
+  cancel: ['at-period-end', 'reason'],
+  pause: ['resume-at', 'reason'],
+  resume: ['reason'],
+  retry: ['reason'],
+};
+
+function integer(name: string, text: string): number {
+  if (!/^\d+$/.test(text)) throw new CliUsageError(`--${name} must be a whole number`);
+  return Number(text);
+}
+
+/** Parses argv (without `node` and the script) into a command; throws `CliUsageError` with a hint. */
+export function parseCli(argv: readonly string[]): ParsedCommand {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
+  try {
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new CliUsageError((err as Error).message);
+  }
+  const { values, positionals } = parsed;
+  const [name, ...rest] = positionals;
+  if (values.help || name === undefined || name === 'help') return { command: 'help' };
+  if (!(COMMANDS as readonly string[]).includes(name)) throw new CliUsageError(`unknown command "${name}"`);
+  const command = name as Command;
+  for (const key of Object.keys(values)) {
+    if (key !== 'json' && key !== 'help' && !ALLOWED[command].includes(key)) {
+      throw new CliUsageError(`--${key} does not apply to ${command}`);
+    }
+  }
+  const json = values.json === true;
+
+  if (command === 'create') {
+    if (rest.length > 0) throw new CliUsageError(`create takes no positional arguments (got "${rest[0]}")`);
+    for (const required of ['customer', 'product', 'amount', 'currency', 'interval'] as const) {
+      if (values[required] === undefined) throw new CliUsageError(`create needs --${required}`);
+    }
+    const currency = values.currency!.toUpperCase();
+    if (!(CURRENCIES as readonly string[]).includes(currency)) {
+      throw new CliUsageError(`--currency must be one of ${CURRENCIES.join(', ')}`);
+    }
+    const request: CreateSubscriptionRequest = {
+      customerId: values.customer!,
+      productName: values.product!,
+      amount: integer('amount', values.amount!),
+      currency: currency as Currency,
+      interval: values.interval!,
+    };
+    if (values.id !== undefined) request.subscriptionId = values.id;
+    if (values.anchor !== undefined) request.billingAnchor = values.anchor;
+    if (values['time-zone'] !== undefined) request.timeZone = values['time-zone'];
+    if (values['max-cycles'] !== undefined) request.maxCycles = integer('max-cycles', values['max-cycles']);
+    return { command, json, request };
+  }
+
+  if (command === 'list') {
+    if (rest.length > 0) throw new CliUsageError('list takes no positional arguments');
+    const filter: { status?: SubscriptionStatus; customerId?: string; pageSize?: number } = {};
+    if (values.status !== undefined) {
+      if (!(SUBSCRIPTION_STATUSES as readonly string[]).includes(values.status)) {
+        throw new CliUsageError(`--status must be one of ${SUBSCRIPTION_STATUSES.join(', ')}`);
+      }
+      filter.status = values.status as SubscriptionStatus;
+    }
+    if (values.customer !== undefined) filter.customerId = values.customer;
+    if (values.limit !== undefined) filter.pageSize = integer('limit', values.limit);
+    return { command, json, filter };
+  }
+
+  if (rest.length !== 1) throw new CliUsageError(`${command} needs exactly one subscriptionId`);
+  const subscriptionId = rest[0]!;
+  const reason = values.reason !== undefined ? { reason: values.reason } : {};
+  switch (command) {
+    case 'get':
+      return { command, json, subscriptionId };
+    case 'cancel':
+      return {
+        command,
+        json,
+        subscriptionId,
+        ...reason,
+        ...(values['at-period-end'] ? { atPeriodEnd: true } : {}),
+      };
+    case 'pause':
+      return {
+        command,
+        json,
+        subscriptionId,
+        ...reason,
+        ...(values['resume-at'] !== undefined ? { resumeAt: values['resume-at'] } : {}),
+      };
+    case 'resume':
+    case 'retry':
+      return { command, json, subscriptionId, ...reason };
+  }
+}
+
+// ---- formatting ---------------------------------------------------------------------------------
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+export function formatView(view: SubscriptionView): string {
+  const lines = [
+    `Subscription ${view.subscriptionId}`,
+    `  status        ${view.status}`,
+    `  customer      ${view.customerId}`,
+    `  plan          ${view.plan.amount} ${view.plan.currency} every ${view.plan.interval} — ${view.plan.productName}`,
+    `  cycle         ${view.cycle} (paid ${view.paidCycles}${view.maxCycles ? ` of ${view.maxCycles}` : ''})`,
+  ];
+  if (view.nextChargeAt) lines.push(`  next charge   ${view.nextChargeAt}`);
+  if (view.regKeyMasked) lines.push(`  regKey        ${view.regKeyMasked}`);
+  if (view.reservation)
+    lines.push(`  payment URL   ${view.reservation.paymentUrl.web} (expires ${view.reservation.expiresAt})`);
+  if (view.dunning) {
+    lines.push(
+      `  dunning       cycle ${view.dunning.cycle}, ${view.dunning.declines} decline(s)${view.dunning.nextRetryAt ? `, next retry ${view.dunning.nextRetryAt}` : ''}`,
+    );
+  }
+  if (view.pausedAt)
+    lines.push(`  paused at     ${view.pausedAt}${view.resumeAt ? `, resumes ${view.resumeAt}` : ''}`);
+  if (view.cancelAt) lines.push(`  cancels at    ${view.cancelAt}`);
+  if (view.canceledAt)
+    lines.push(`  canceled at   ${view.canceledAt}${view.cancelReason ? ` (${view.cancelReason})` : ''}`);
+  lines.push(`  total charged ${view.totalCharged} ${view.plan.currency}`);
+  if (view.charges.length > 0) {
+    lines.push('', 'Charges:');
+    lines.push(
+      table([
+        ['CYCLE', 'CHARGED AT', 'AMOUNT', 'TRANSACTION', 'ORDER'],
+        ...view.charges.map((c) => [
+          String(c.cycle),
+          c.chargedAt,
+          `${c.amount} ${c.currency}`,
+          c.transactionId,
+          c.orderId,
+        ]),
+      ])
+        .split('\n')
+        .map((l) => `  ${l}`)
+        .join('\n'),
+    );
+  }
+  return lines.join('\n');
+}
+
+export function formatList(items: readonly SubscriptionListItem[]): string {
+  if (items.length === 0) return 'No subscriptions found.';
+  return table([
+    ['SUBSCRIPTION', 'STATUS', 'CUSTOMER', 'CYCLE', 'NEXT CHARGE', 'WORKFLOW'],
+    ...items.map((i) => [
+      i.subscriptionId,
+      i.status ?? '-',
+      i.customerId ?? '-',
+      i.billingCycle !== undefined ? String(i.billingCycle) : '-',
+      i.nextChargeAt ?? '-',
+      i.workflowStatus,
+    ]),
+  ]);
+}
+
+function formatResult(command: Command, subscriptionId: string, result: Record<string, unknown>): string {
+  const parts = Object.entries(result)
+    .filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0))
+    .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+  return `${command}: ${subscriptionId}${parts.length ? ` (${parts.join(', ')})` : ''}`;
+}
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+/** Runs one parsed command against a client; returns the process exit code. */
+export async function runCommand(cmd: ParsedCommand, subs: SubscriptionsClient, io: CliIo): Promise<number> {
+  if (cmd.command === 'help') {
+    io.stdout(USAGE);
+    return 0;
+  }
+  const actor = { kind: 'operator' as const, ...(process.env.USER ? { id: process.env.USER } : {}) };
+  const out = (value: unknown, human: () => string) =>
+    io.stdout(cmd.json ? JSON.stringify(value, null, 2) : human());
+  switch (cmd.command) {
+    case 'create': {
+      const r = await subs.createSubscription(cmd.request);
+      out(r, () =>
+        [
+          `${r.created ? 'Created' : 'Already exists:'} subscription ${r.subscriptionId} (${r.status})`,
+          ...(r.paymentUrl ? [`Payment URL: ${r.paymentUrl.web}`, `App URL:     ${r.paymentUrl.app}`] : []),
+          ...(r.expiresAt ? [`Expires:     ${r.expiresAt}`] : []),
+        ].join('\n'),
+      );
+      return 0;
+    }
+    case 'get': {
+      const view = await subs.getSubscription(cmd.subscriptionId);
+      out(view, () => formatView(view));
+      return 0;
+    }
+    case 'list': {
+      const items = await subs.listSubscriptions(cmd.filter);
+      out(items, () => formatList(items));
+      return 0;
+    }
+    case 'cancel': {
+      const { subscriptionId, json: _j, command: _c, ...rest } = cmd;
+      const r = await subs.cancel(subscriptionId, { actor, ...rest });
+      out(r, () => formatResult('cancel', subscriptionId, { ...r }));
+      return 0;
+    }
+    case 'pause': {
+      const { subscriptionId, json: _j, command: _c, ...rest } = cmd;
+      const r = await subs.pause(subscriptionId, { actor, ...rest });
+      out(r, () => formatResult('pause', subscriptionId, { ...r }));
+      return 0;
+    }
+    case 'resume':
+    case 'retry': {
+      const { subscriptionId, json: _j, command, ...rest } = cmd;
+      const r =
+        command === 'resume'
+          ? await subs.resume(subscriptionId, { actor, ...rest })
+          : await subs.retryNow(subscriptionId, { actor, ...rest });
+      out(r, () => formatResult(command, subscriptionId, { ...r }));
+      return 0;
+    }
+  }
+}
+
+/** Entry point: parse, connect, run, map errors to exit codes (2 usage, 1 failure, 78 config). */
+export async function main(
+  argv: readonly string[],
+  env: Env = process.env,
+  io: CliIo = defaultIo,
+): Promise<number> {
+  let cmd: ParsedCommand;
+  try {
+    cmd = parseCli(argv);
+  } catch (err) {
+    io.stderr(`error: ${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (cmd.command === 'help') return runCommand(cmd, undefined as never, io);
+  const json = cmd.json;
+  let client: Awaited<ReturnType<typeof connectClient>> | undefined;
+  try {
+    const temporal = readTemporalSettings(env);
+    client = await connectClient(temporal, readEncryptionKeys(env));
+    const subs = createSubscriptionsClient({
+      client,
+      taskQueue: temporal.taskQueue,
+      publicBaseUrl: readHttpUrl(env, 'PUBLIC_BASE_URL', 'http://127.0.0.1:3000'),
+    });
+    return await runCommand(cmd, subs, io);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.stderr(`configuration error: ${err.message}`);
+      return 78;
+    }
+    if (isSubscriptionError(err)) {
+      if (json)
+        io.stdout(JSON.stringify({ error: { code: err.code, message: err.message, details: err.details } }));
+      else io.stderr(`error (${err.code}): ${err.message}`);
+      return 1;
+    }
+    io.stderr(`error: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  } finally {
+    await client?.connection.close().catch(() => undefined);
+  }
+}
+
+const defaultIo: CliIo = {
+  stdout: (text) => process.stdout.write(`${text}\n`),
+  stderr: (text) => process.stderr.write(`${text}\n`),
+};
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import { SUBSCRIPTION_STATUSES } from '../../workflows/messages.js';
+import { CURRENCIES } from '../../workflows/subscription-input.js';
+
+/**
+ * Request and response shapes of the HTTP service. Strict objects: an unknown field is a 400, not a
+ * silently ignored typo. Business rules (interval syntax, time zones, limits) are checked once more by
+ * `normalizeSubscriptionInput`, the same function the workflow runs.
+ */
+const subscriptionId = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of [A-Za-z0-9_-]')
+  .describe('Your idempotency key; generated when absent.');
+const isoInstant = z.iso.datetime({ offset: true });
+const reason = z.string().min(1).max(500);
+
+export const createSubscriptionBody = z.strictObject({
+  subscriptionId: subscriptionId.optional(),
+  customerId: z
+    .string()
+    .min(1)
+    .max(256)
+    .describe("Your customer's opaque id (not PII: it is a search attribute)."),
+  productName: z.string().min(1).max(4000),
+  amount: z.number().int().positive().max(100_000_000).describe("Integer amount in the currency's unit."),
+  currency: z.enum(CURRENCIES),
+  interval: z.string().min(2).max(32).describe('ISO-8601 duration: P1M, P1Y, P1W, P1D, or PT30S for demos.'),
+  billingAnchor: isoInstant.optional(),
+  timeZone: z.string().min(1).max(64).optional(),
+  maxCycles: z.number().int().positive().max(10_000).optional(),
+});
+
+export const cancelBody = z.strictObject({ atPeriodEnd: z.boolean().optional(), reason: reason.optional() });
+export const pauseBody = z.strictObject({ resumeAt: isoInstant.optional(), reason: reason.optional() });
+export const reasonBody = z.strictObject({ reason: reason.optional() });
+export const changePlanBody = z
+  .strictObject({
+    amount: z.number().int().positive().max(100_000_000).optional(),
+    productName: z.string().min(1).max(4000).optional(),
+    reason: reason.optional(),
+  })
+  .refine((b) => b.amount !== undefined || b.productName !== undefined, {
+    message: 'give amount and/or productName',
+    path: ['amount'],
+  });
+
+export const subscriptionIdParam = z.strictObject({ id: subscriptionId });
+
+export const listQuery = z.strictObject({
+  status: z.enum(SUBSCRIPTION_STATUSES).optional(),
+  customerId: z.string().min(1).max(256).optional(),
+  pageSize: z.coerce.number().int().min(1).max(1000).optional(),
+});
+
+/** What LINE Pay appends to our confirmUrl (plus our own subscriptionId). Loose: LINE Pay may add more. */
+export const confirmQuery = z.object({
+  subscriptionId,
+  transactionId: z.string().regex(/^\d{1,20}$/, 'must be a LINE Pay transaction id'),
+  orderId: z.string().min(1).max(100),
+});
+export const cancelQuery = z.object({
+  subscriptionId,
+  transactionId: z
+    .string()
+    .regex(/^\d{1,20}$/)
+    .optional(),
+  orderId: z.string().min(1).max(100).optional(),
+});
+
+export const paymentUrl = z.object({ web: z.url(), app: z.string() });
+export const createSubscriptionResponse = z.object({
+  subscriptionId: z.string(),
+  status: z.enum(SUBSCRIPTION_STATUSES),
+  paymentUrl: paymentUrl.optional(),
+  expiresAt: isoInstant.optional(),
+});
+export const errorResponse = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    details: z.record(z.string(), z.unknown()).optional(),
+  }),
+});
+
+/** Temporal's Payloads as proto3 JSON: metadata values and data are base64. */
+export const codecBody = z.strictObject({
+  payloads: z
+    .array(
+      z.object({
+        metadata: z.record(z.string(), z.base64()).nullish(),
+        data: z.base64().nullish(),
+      }),
+    )
+    .max(10_000),
+});

@@ -1,0 +1,502 @@
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  type Client,
+  isGrpcServiceError,
+  ServiceError,
+  WithStartWorkflowOperation,
+  WorkflowClient,
+  type WorkflowExecutionInfo,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+} from '@temporalio/client';
+import {
+  ApplicationFailure,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+} from '@temporalio/common';
+import {
+  type CancelResult,
+  type ChangePlanResult,
+  type ConfirmResult,
+  cancelApprovalUpdate,
+  cancelUpdate,
+  changePlanUpdate,
+  confirmUpdate,
+  type PauseResult,
+  type PaymentUrl,
+  pauseUpdate,
+  paymentLinkUpdate,
+  REJECTION_TYPES,
+  type ResumeResult,
+  type RetryNowResult,
+  resumeUpdate,
+  retryNowUpdate,
+  SUBSCRIPTION_STATUSES,
+  type SubscriptionStatus,
+  type SubscriptionView,
+  stateQuery,
+  TERMINAL_STATUSES,
+  workflowIdFor,
+} from '../workflows/messages.js';
+import {
+  BillingCycleKey,
+  CustomerIdKey,
+  NextChargeAtKey,
+  SubscriptionStatusKey,
+} from '../workflows/search-attributes.js';
+import {
+  type Actor,
+  type Currency,
+  isSubscriptionId,
+  normalizeSubscriptionInput,
+  type SubscriptionInput,
+  SubscriptionInputError,
+} from '../workflows/subscription-input.js';
+import {
+  ConflictError,
+  NotFoundError,
+  RejectedError,
+  SubscriptionError,
+  UnavailableError,
+  ValidationError,
+} from './errors.js';
+
+/** Workflow type name, as visibility queries see it. */
+export const WORKFLOW_TYPE = 'subscriptionWorkflow';
+
+/** What a merchant sends to start a subscription. */
+export interface CreateSubscriptionRequest {
+  /** Your idempotency key; generated when absent (then every call creates a new subscription). */
+  subscriptionId?: string;
+  customerId: string;
+  productName: string;
+  amount: number;
+  currency: Currency;
+  interval: string;
+  billingAnchor?: string;
+  timeZone?: string;
+  maxCycles?: number;
+}
+
+export interface CreateSubscriptionResult {
+  subscriptionId: string;
+  status: SubscriptionStatus;
+  /** Where to send the customer; absent once the approval is over (e.g. a repeat after activation). */
+  paymentUrl?: PaymentUrl;
+  expiresAt?: string;
+  /** False when this call found the subscription an identical earlier call had created. */
+  created: boolean;
+}
+
+/** One row of `listSubscriptions`: what the search attributes say, no workflow round trip. */
+export interface SubscriptionListItem {
+  subscriptionId: string;
+  workflowId: string;
+  status?: SubscriptionStatus;
+  customerId?: string;
+  nextChargeAt?: string;
+  billingCycle?: number;
+  workflowStatus: string;
+  startTime: string;
+  closeTime?: string;
+}
+
+export interface ListSubscriptionsOptions {
+  status?: SubscriptionStatus;
+  customerId?: string;
+  /** Maximum rows returned (default 50, at most 1000). */
+  pageSize?: number;
+}
+
+export interface SubscriptionsClientOptions {
+  /** A client built with `createDataConverter` (the codec must match the worker's). */
+  client: Client;
+  taskQueue: string;
+  /** Base URL customers' browsers reach the HTTP service at; LINE Pay's confirm/cancel URLs hang off it. */
+  publicBaseUrl: string;
+  /** Per-call deadline; a call that has not finished by then throws `UnavailableError`. Default 30 s. */
+  timeoutMs?: number;
+}
+
+type WithActor<T> = T & { actor?: Actor };
+
+export interface SubscriptionsClient {
+  createSubscription(request: CreateSubscriptionRequest): Promise<CreateSubscriptionResult>;
+  confirmApproval(input: {
+    subscriptionId: string;
+    transactionId: string;
+    orderId: string;
+  }): Promise<ConfirmResult>;
+  cancelApproval(input: {
+    subscriptionId: string;
+    transactionId?: string;
+    orderId?: string;
+  }): Promise<{ status: SubscriptionStatus }>;
+  cancel(
+    subscriptionId: string,
+    options?: WithActor<{ atPeriodEnd?: boolean; reason?: string }>,
+  ): Promise<CancelResult>;
+  pause(
+    subscriptionId: string,
+    options?: WithActor<{ resumeAt?: string; reason?: string }>,
+  ): Promise<PauseResult>;
+  resume(subscriptionId: string, options?: WithActor<{ reason?: string }>): Promise<ResumeResult>;
+  changePlan(
+    subscriptionId: string,
+    change: WithActor<{ amount?: number; productName?: string; reason?: string }>,
+  ): Promise<ChangePlanResult>;
+  retryNow(subscriptionId: string, options?: WithActor<{ reason?: string }>): Promise<RetryNowResult>;
+  getSubscription(subscriptionId: string): Promise<SubscriptionView>;
+  listSubscriptions(options?: ListSubscriptionsOptions): Promise<SubscriptionListItem[]>;
+}
+
+/**
+ * The canonical fingerprint of a create request: sha256 over the normalized merchant fields with sorted
+ * keys. Equal requests (even with defaults spelled out) match; any difference is a conflict.
+ */
+export function requestFingerprint(input: ReturnType<typeof normalizeSubscriptionInput>): string {
+  const fields: Record<string, unknown> = {
+    customerId: input.customerId,
+    productName: input.productName,
+    amount: input.amount,
+    currency: input.currency,
+    interval: input.interval,
+    timeZone: input.timeZone,
+    billingAnchor: input.billingAnchor ?? null,
+    maxCycles: input.maxCycles ?? null,
+  };
+  return createHash('sha256').update(canonicalJson(fields)).digest('hex');
+}
+
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** Quotes a value for a visibility query string literal. */
+export function quoteVisibility(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+export function buildListQuery(options: Pick<ListSubscriptionsOptions, 'status' | 'customerId'>): string {
+  const parts = [`WorkflowType = ${quoteVisibility(WORKFLOW_TYPE)}`];
+  if (options.status !== undefined)
+    parts.push(`${SubscriptionStatusKey.name} = ${quoteVisibility(options.status)}`);
+  if (options.customerId !== undefined)
+    parts.push(`${CustomerIdKey.name} = ${quoteVisibility(options.customerId)}`);
+  // No ORDER BY: SQL visibility (dev server, SQLite/Postgres) rejects it and already returns newest first.
+  return parts.join(' AND ');
+}
+
+/** The confirm and cancel URLs LINE Pay sends the customer's browser back to. */
+export function redirectUrlsFor(
+  publicBaseUrl: string,
+  subscriptionId: string,
+): SubscriptionInput['redirectUrls'] {
+  const base = publicBaseUrl.replace(/\/+$/, '');
+  const id = encodeURIComponent(subscriptionId);
+  return {
+    confirmUrl: `${base}/linepay/confirm?subscriptionId=${id}`,
+    cancelUrl: `${base}/linepay/cancel?subscriptionId=${id}`,
+  };
+}
+
+/**
+ * Update-with-start hides whether the start created the workflow; this subclass records the server's
+ * `started` flag per update id so `createSubscription` can answer `created`.
+ */
+class CreateAwareWorkflowClient extends WorkflowClient {
+  readonly startedByUpdateId = new Map<string, boolean>();
+  protected override _updateWithStartHandler(
+    ...[waitForStage, onStart, onStartError, input]: Parameters<WorkflowClient['_updateWithStartHandler']>
+  ): ReturnType<WorkflowClient['_updateWithStartHandler']> {
+    const updateId = input.updateOptions.updateId;
+    return super._updateWithStartHandler(
+      waitForStage,
+      (response) => {
+        if (updateId !== undefined) this.startedByUpdateId.set(updateId, response.started === true);
+        onStart(response);
+      },
+      onStartError,
+      input,
+    );
+  }
+}
+
+/** Builds the client library over a Temporal `Client`. Every method throws only `SubscriptionError`s. */
+export function createSubscriptionsClient(options: SubscriptionsClientOptions): SubscriptionsClient {
+  const { client, taskQueue } = options;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const createClient = new CreateAwareWorkflowClient({
+    connection: client.connection,
+    namespace: client.options.namespace,
+    dataConverter: client.options.loadedDataConverter,
+    interceptors: client.workflow.options.interceptors,
+  });
+
+  function withDeadline<T>(fn: () => Promise<T>): Promise<T> {
+    return client.connection.withDeadline(Date.now() + timeoutMs, fn);
+  }
+
+  function handle(subscriptionId: string) {
+    if (!isSubscriptionId(subscriptionId)) throw new NotFoundError(String(subscriptionId).slice(0, 80));
+    return client.workflow.getHandle(workflowIdFor(subscriptionId));
+  }
+
+  async function update<R>(
+    subscriptionId: string,
+    run: (h: ReturnType<typeof handle>) => Promise<R>,
+  ): Promise<R> {
+    try {
+      return await withDeadline(() => run(handle(subscriptionId)));
+    } catch (err) {
+      throw toSubscriptionError(err, subscriptionId);
+    }
+  }
+
+  return {
+    async createSubscription(request) {
+      const subscriptionId = request.subscriptionId ?? randomUUID();
+      let normalized: ReturnType<typeof normalizeSubscriptionInput>;
+      try {
+        normalized = normalizeSubscriptionInput({
+          ...stripUndefined(request),
+          subscriptionId,
+          redirectUrls: redirectUrlsFor(options.publicBaseUrl, subscriptionId),
+        });
+      } catch (err) {
+        if (err instanceof SubscriptionInputError) throw new ValidationError(err.message, err.field);
+        throw err;
+      }
+      const fingerprint = requestFingerprint(normalized);
+      const input: SubscriptionInput = {
+        ...normalized,
+        actor: { kind: 'merchant' },
+        requestFingerprint: fingerprint,
+      };
+      const updateId = `payment-link-${randomUUID()}`;
+      const startWorkflowOperation = new WithStartWorkflowOperation(WORKFLOW_TYPE, {
+        workflowId: workflowIdFor(subscriptionId),
+        taskQueue,
+        args: [input],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        typedSearchAttributes: [
+          { key: SubscriptionStatusKey, value: 'pending_approval' },
+          { key: CustomerIdKey, value: normalized.customerId },
+        ],
+      });
+      try {
+        const result = await withDeadline(() =>
+          createClient.executeUpdateWithStart(paymentLinkUpdate, {
+            args: [{ requestFingerprint: fingerprint }],
+            updateId,
+            startWorkflowOperation,
+          }),
+        );
+        const created = createClient.startedByUpdateId.get(updateId) ?? false;
+        if (!created && TERMINAL_STATUSES.includes(result.status)) {
+          // Same answer as once the workflow has closed (REJECT_DUPLICATE): the id is used up.
+          throw new WorkflowExecutionAlreadyStartedError(
+            'subscription ended',
+            workflowIdFor(subscriptionId),
+            WORKFLOW_TYPE,
+          );
+        }
+        const out: CreateSubscriptionResult = { subscriptionId, status: result.status, created };
+        if (result.paymentUrl) out.paymentUrl = result.paymentUrl;
+        if (result.expiresAt) out.expiresAt = result.expiresAt;
+        return out;
+      } catch (err) {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) {
+          throw new ConflictError(
+            `subscription ${subscriptionId} already existed and has ended; use a new subscriptionId`,
+            subscriptionId,
+          );
+        }
+        const mapped = toSubscriptionError(err, subscriptionId);
+        if (mapped instanceof RejectedError && mapped.type === REJECTION_TYPES.conflict) {
+          throw new ConflictError(mapped.message, subscriptionId);
+        }
+        throw mapped;
+      } finally {
+        createClient.startedByUpdateId.delete(updateId);
+      }
+    },
+
+    confirmApproval({ subscriptionId, transactionId, orderId }) {
+      return update(subscriptionId, (h) =>
+        h.executeUpdate(confirmUpdate, {
+          args: [{ transactionId, orderId }],
+          updateId: `confirm-${transactionId}`,
+        }),
+      );
+    },
+
+    cancelApproval({ subscriptionId, ...ids }) {
+      return update(subscriptionId, (h) =>
+        h.executeUpdate(cancelApprovalUpdate, { args: [stripUndefined(ids)] }),
+      );
+    },
+
+    cancel(subscriptionId, opts = {}) {
+      const { actor = { kind: 'merchant' }, ...rest } = opts;
+      return update(subscriptionId, (h) =>
+        h.executeUpdate(cancelUpdate, { args: [{ actor, ...stripUndefined(rest) }] }),
+      );
+    },
+
+    pause(subscriptionId, opts = {}) {
+      const { actor = { kind: 'merchant' }, ...rest } = opts;
+      return update(subscriptionId, (h) =>
+        h.executeUpdate(pauseUpdate, { args: [{ actor, ...stripUndefined(rest) }] }),
+      );
+    },
+
+    resume(subscriptionId, opts = {}) {
+      const { actor = { kind: 'merchant' }, ...rest } = opts;
+      return update(subscriptionId, (h) =>
+        h.executeUpdate(resumeUpdate, { args: [{ actor, ...stripUndefined(rest) }] }),
+      );
+    },
+
+    changePlan(subscriptionId, change) {
+      const { actor = { kind: 'merchant' }, ...rest } = change;
+      return update(subscriptionId, (h) =>
+        h.executeUpdate(changePlanUpdate, { args: [{ actor, ...stripUndefined(rest) }] }),
+      );
+    },
+
+    retryNow(subscriptionId, opts = {}) {
+      const { actor = { kind: 'merchant' }, ...rest } = opts;
+      return update(subscriptionId, (h) =>
+        h.executeUpdate(retryNowUpdate, { args: [{ actor, ...stripUndefined(rest) }] }),
+      );
+    },
+
+    getSubscription(subscriptionId) {
+      return update(subscriptionId, (h) => h.query(stateQuery));
+    },
+
+    async listSubscriptions(opts = {}) {
+      if (opts.status !== undefined && !SUBSCRIPTION_STATUSES.includes(opts.status)) {
+        throw new ValidationError(`status: must be one of ${SUBSCRIPTION_STATUSES.join(', ')}`, 'status');
+      }
+      const pageSize = Math.min(Math.max(opts.pageSize ?? 50, 1), 1000);
+      const query = buildListQuery(opts);
+      try {
+        return await withDeadline(async () => {
+          const out: SubscriptionListItem[] = [];
+          for await (const execution of client.workflow.list({ query, pageSize })) {
+            out.push(toListItem(execution));
+            if (out.length >= pageSize) break;
+          }
+          return out;
+        });
+      } catch (err) {
+        throw toSubscriptionError(err, '');
+      }
+    },
+  };
+}
+
+function toListItem(execution: WorkflowExecutionInfo): SubscriptionListItem {
+  const sa = execution.typedSearchAttributes;
+  const item: SubscriptionListItem = {
+    subscriptionId: execution.workflowId.replace(/^subscription-/, ''),
+    workflowId: execution.workflowId,
+    workflowStatus: execution.status.name,
+    startTime: execution.startTime.toISOString(),
+  };
+  const status = sa.get(SubscriptionStatusKey);
+  if (status !== undefined) item.status = status as SubscriptionStatus;
+  const customerId = sa.get(CustomerIdKey);
+  if (customerId !== undefined) item.customerId = customerId;
+  const next = sa.get(NextChargeAtKey);
+  if (next !== undefined) item.nextChargeAt = next.toISOString();
+  const cycle = sa.get(BillingCycleKey);
+  if (cycle !== undefined) item.billingCycle = cycle;
+  if (execution.closeTime) item.closeTime = execution.closeTime.toISOString();
+  return item;
+}
+
+/** Drops keys whose value is undefined (exactOptionalPropertyTypes). */
+function stripUndefined<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]: Exclude<T[K], undefined>;
+  };
+}
+
+const GRPC = {
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  RESOURCE_EXHAUSTED: 8,
+  UNAVAILABLE: 14,
+};
+
+/** Maps Temporal client errors onto the library's typed errors. */
+export function toSubscriptionError(err: unknown, subscriptionId: string): SubscriptionError {
+  if (err instanceof SubscriptionError) return err;
+  if (err instanceof WorkflowUpdateFailedError) {
+    const cause = err.cause;
+    if (cause instanceof ApplicationFailure) {
+      const type = cause.type ?? 'Error';
+      if (type === REJECTION_TYPES.invalidInput || type === REJECTION_TYPES.invalidRequest) {
+        const field = (cause.details?.[0] as { field?: unknown } | undefined)?.field;
+        return new ValidationError(cause.message, typeof field === 'string' ? field : 'input');
+      }
+      return new RejectedError(cause.message, type, subscriptionId);
+    }
+    return new RejectedError(cause?.message ?? err.message, 'Error', subscriptionId);
+  }
+  if (err instanceof WorkflowNotFoundError) {
+    if (/already completed/i.test(err.message)) {
+      return new RejectedError(
+        `subscription ${subscriptionId} has ended`,
+        REJECTION_TYPES.invalidState,
+        subscriptionId,
+      );
+    }
+    return new NotFoundError(subscriptionId);
+  }
+  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+    return new UnavailableError('Temporal did not finish the request in time; retry it');
+  }
+  const grpc = grpcCode(err);
+  if (grpc === GRPC.NOT_FOUND) {
+    if (/already completed/i.test(String((err as Error).message))) {
+      return new RejectedError(
+        `subscription ${subscriptionId} has ended`,
+        REJECTION_TYPES.invalidState,
+        subscriptionId,
+      );
+    }
+    return new NotFoundError(subscriptionId);
+  }
+  if (grpc === GRPC.DEADLINE_EXCEEDED || grpc === GRPC.UNAVAILABLE || grpc === GRPC.RESOURCE_EXHAUSTED) {
+    return new UnavailableError('Temporal is unavailable; retry the request');
+  }
+  if (err instanceof ServiceError || isGrpcServiceError(err)) {
+    return new UnavailableError(`Temporal request failed: ${(err as Error).message}`);
+  }
+  if (err instanceof Error && /query.*(failed|rejected)|no worker|timed? ?out/i.test(err.message)) {
+    return new UnavailableError(`Temporal could not answer: ${err.message}`);
+  }
+  return new UnavailableError(err instanceof Error ? err.message : String(err));
+}
+
+function grpcCode(err: unknown): number | undefined {
+  let current: unknown = err;
+  for (let i = 0; i < 4 && current; i++) {
+    if (isGrpcServiceError(current)) return current.code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

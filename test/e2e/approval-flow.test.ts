@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { type BrowserContext, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { SubscriptionView } from '../../workflows/messages.js';
+import '../helpers/quiet-runtime.js';
+import { eventually, type ServiceStack, startServiceStack } from '../helpers/service-stack.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium && !process.env.CI) {
+  console.warn(
+    `[e2e] skipping the browser test: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`,
+  );
+}
+const RESULTS = path.resolve('test-results');
+
+describe.skipIf(!haveChromium && !process.env.CI)('approval in a real browser', () => {
+  let stack: ServiceStack;
+  let context: BrowserContext;
+  let profile: string;
+
+  beforeAll(async () => {
+    stack = await startServiceStack(inject('temporalAddress'), `e2e-${randomUUID()}`);
+    profile = mkdtempSync(path.join(tmpdir(), 'e2e-chromium-'));
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  });
+  afterAll(async () => {
+    await context?.close();
+    await stack?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+  });
+
+  it('create over HTTP → approve on the LINE Pay page → active → automatic charges', async () => {
+    const id = `e2e-${randomUUID()}`;
+    const res = await stack.api('/subscriptions', {
+      method: 'POST',
+      body: {
+        subscriptionId: id,
+        customerId: 'e2e-customer',
+        productName: '月訂閱 Premium',
+        amount: 390,
+        currency: 'TWD',
+        interval: 'PT10S',
+      },
+    });
+    expect(res.status).toBe(201);
+    const { paymentUrl } = (await res.json()) as { paymentUrl: { web: string } };
+
+    const page = await context.newPage();
+    await page.goto(paymentUrl.web);
+    await page.click('#approve');
+    await page.waitForURL((url) => url.pathname === '/linepay/confirm', { timeout: 30_000 });
+    const result = page.locator('#result');
+    await result.waitFor();
+    expect(await result.getAttribute('data-status')).toBe('active');
+    expect(await page.textContent('h1')).toContain('active');
+    mkdirSync(RESULTS, { recursive: true });
+    await page.screenshot({ path: path.join(RESULTS, 'approval-flow-result.png'), fullPage: true });
+
+    // The worker bills every 10 s from here on: wait for two automatic charges.
+    const view = await eventually(
+      async () => {
+        const v = (await (await stack.api(`/subscriptions/${id}`)).json()) as SubscriptionView;
+        return v.charges.filter((c) => c.kind === 'recurring').length >= 2 ? v : undefined;
+      },
+      60_000,
+      1_000,
+    );
+    expect(view.status).toBe('active');
+    expect(view.charges[0]?.kind).toBe('approval');
+    const ledger = stack.sandbox.control.ledger();
+    for (const charge of view.charges) {
+      expect(typeof charge.transactionId).toBe('string');
+      expect(ledger.some((e) => e.transactionId === charge.transactionId && e.amount === 390)).toBe(true);
+    }
+
+    // The page re-loaded (a customer pressing refresh) is harmless: same result, no extra charge.
+    const before = stack.sandbox.control.ledger().length;
+    await page.reload();
+    expect(await page.locator('#result').getAttribute('data-tone')).not.toBeNull();
+    expect(stack.sandbox.control.ledger().filter((e) => e.orderId === view.charges[0]?.orderId)).toHaveLength(
+      1,
+    );
+    expect(stack.sandbox.control.ledger().length).toBeGreaterThanOrEqual(before);
+  });
+});

@@ -1,0 +1,81 @@
+import { hkdfSync } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import type { DataConverter } from '@temporalio/common';
+import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from '../activities/index.js';
+import { LinePayClient } from '../activities/linepay/index.js';
+import { RegKeyVault } from '../activities/regkey-vault.js';
+import type { EncryptionKey } from '../client/temporal/payload-codec.js';
+
+/** Entry module of the workflow code, for the bundler and for tests that bundle on the fly. */
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+export type ActivityDeps = Parameters<typeof createActivities>[0];
+
+export interface SubscriptionWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  /** What the activities run on: the LINE Pay client and the regKey vault. */
+  activityDeps: ActivityDeps;
+  /** Must match the client's (same codec and keys). */
+  dataConverter: DataConverter;
+  /** Prebundled code (production); when absent the worker bundles `workflowsPath` at start-up. */
+  workflowBundle?: { codePath: string } | { code: string };
+  workflowsPath?: string;
+  maxConcurrentActivityTaskExecutions?: number;
+  maxConcurrentWorkflowTaskExecutions?: number;
+  maxTaskQueueActivitiesPerSecond?: number;
+  shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
+  identity?: string;
+}
+
+/**
+ * The subscription worker, as `npm run worker` and the tests build it. Holds no state of its own, so any
+ * number of these can poll one task queue: the workflow id is the only lock, and LINE Pay idempotency
+ * rests on deterministic orderIds, not on which process runs an activity.
+ */
+export async function createSubscriptionWorker(options: SubscriptionWorkerOptions): Promise<Worker> {
+  const workerOptions: WorkerOptions = {
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    activities: createActivities(options.activityDeps),
+    dataConverter: options.dataConverter,
+    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 20,
+    maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTaskExecutions ?? 40,
+    shutdownGraceTime: options.shutdownGraceTime ?? '60s',
+  };
+  if (options.workflowBundle) workerOptions.workflowBundle = options.workflowBundle;
+  else workerOptions.workflowsPath = options.workflowsPath ?? WORKFLOWS_PATH;
+  if (options.maxTaskQueueActivitiesPerSecond !== undefined) {
+    workerOptions.maxTaskQueueActivitiesPerSecond = options.maxTaskQueueActivitiesPerSecond;
+  }
+  if (options.identity !== undefined) workerOptions.identity = options.identity;
+  return Worker.create(workerOptions);
+}
+
+/**
+ * A regKey vault key, derived from a payload key with HKDF so the two uses never share raw key material;
+ * same id as the payload key it comes from, so both rotate together.
+ */
+export function deriveVaultKey(key: EncryptionKey): { id: string; key: Buffer } {
+  const derived = hkdfSync('sha256', key.key, Buffer.alloc(0), 'linepay-subscriptions/regkey-vault/v1', 32);
+  return { id: key.id, key: Buffer.from(derived) };
+}
+
+/** Activity dependencies from config: the real LINE Pay client (or the sandbox) and the vault. */
+export function buildActivityDeps(options: {
+  linePay: { baseUrl: string; channelId: string; channelSecret: string };
+  /** Payload keys, current first; the vault seals with the first and opens with any. */
+  encryptionKeys: readonly EncryptionKey[];
+}): ActivityDeps {
+  return {
+    linePay: new LinePayClient({
+      channelId: options.linePay.channelId,
+      channelSecret: options.linePay.channelSecret,
+      baseUrl: options.linePay.baseUrl,
+    }),
+    vault: new RegKeyVault(options.encryptionKeys.map(deriveVaultKey)),
+  };
+}

@@ -1,0 +1,106 @@
+/**
+ * `npm run worker`: runs the subscription worker until SIGINT/SIGTERM. Configuration comes from the
+ * environment (docs/operations.md); a bad setting stops start-up with one line naming the variable.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Runtime } from '@temporalio/worker';
+import { createDataConverter } from '../client/temporal/data-converter.js';
+import { ConfigError, describeWorkerConfig, readWorkerConfig, type WorkerConfig } from './config.js';
+import { buildActivityDeps, createSubscriptionWorker } from './create-worker.js';
+import { createRedactingLogger } from './redacting-logger.js';
+import { ensureSearchAttributes } from './search-attributes.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const DEFAULT_BUNDLE_PATH = path.join(ROOT, 'dist', 'workflow-bundle.js');
+
+/**
+ * The default bundle, unless the workflow sources next to it are newer (a stale `npm run bundle` left
+ * behind in a checkout would otherwise run old workflow code). An explicit WORKFLOW_BUNDLE_PATH always wins.
+ */
+function defaultBundle(): string | undefined {
+  if (!existsSync(DEFAULT_BUNDLE_PATH)) return undefined;
+  const sources = path.join(ROOT, 'workflows');
+  if (!existsSync(sources)) return DEFAULT_BUNDLE_PATH;
+  const bundledAt = statSync(DEFAULT_BUNDLE_PATH).mtimeMs;
+  const stale = readdirSync(sources).some((f) => statSync(path.join(sources, f)).mtimeMs > bundledAt);
+  return stale ? undefined : DEFAULT_BUNDLE_PATH;
+}
+
+function secretsOf(config: WorkerConfig): string[] {
+  const out = [
+    config.linePay.channelSecret,
+    ...config.encryptionKeys.map((k) => Buffer.from(k.key).toString('base64')),
+  ];
+  const apiKey = config.temporal.connectionOptions.apiKey;
+  if (typeof apiKey === 'string') out.push(apiKey);
+  return out;
+}
+
+async function main(): Promise<void> {
+  let config: WorkerConfig;
+  try {
+    config = readWorkerConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`worker: configuration error: ${err.message}`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+
+  const logger = createRedactingLogger(config.logLevel, secretsOf(config));
+  Runtime.install({
+    logger,
+    shutdownSignals: ['SIGINT', 'SIGTERM'],
+    ...(config.metricsBindAddress
+      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: config.metricsBindAddress } } } }
+      : {}),
+  });
+  logger.info('worker starting', { config: describeWorkerConfig(config) });
+
+  const connection = await NativeConnection.connect(config.temporal.connectionOptions);
+  try {
+    const added = await ensureSearchAttributes(connection, config.temporal.namespace);
+    if (added.length > 0) logger.info('registered search attributes', { added });
+
+    const bundlePath = config.workflowBundlePath ?? defaultBundle();
+    if (config.workflowBundlePath && !existsSync(config.workflowBundlePath)) {
+      throw new ConfigError('WORKFLOW_BUNDLE_PATH', 'points to a file that does not exist');
+    }
+    logger.info(bundlePath ? 'using prebundled workflow code' : 'bundling workflow code at start-up', {
+      bundlePath,
+    });
+
+    const worker = await createSubscriptionWorker({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      activityDeps: buildActivityDeps({ linePay: config.linePay, encryptionKeys: config.encryptionKeys }),
+      dataConverter: createDataConverter(config.encryptionKeys),
+      ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),
+      maxConcurrentActivityTaskExecutions: config.maxConcurrentActivityTaskExecutions,
+      maxConcurrentWorkflowTaskExecutions: config.maxConcurrentWorkflowTaskExecutions,
+      ...(config.maxTaskQueueActivitiesPerSecond !== undefined
+        ? { maxTaskQueueActivitiesPerSecond: config.maxTaskQueueActivitiesPerSecond }
+        : {}),
+      shutdownGraceTime: config.shutdownGraceTime,
+    });
+    logger.info('worker polling', {
+      taskQueue: config.temporal.taskQueue,
+      namespace: config.temporal.namespace,
+    });
+    // Resolves once a shutdown signal has drained in-flight tasks (activities get shutdownGraceTime).
+    await worker.run();
+    logger.info('worker stopped');
+  } finally {
+    await connection.close();
+  }
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) console.error(`worker: configuration error: ${err.message}`);
+  else console.error('worker: fatal', err instanceof Error ? `${err.name}: ${err.message}` : err);
+  process.exit(1);
+});
