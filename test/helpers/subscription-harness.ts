@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { afterAll, beforeAll } from 'vitest';
 import { createActivities } from '../../activities/index.js';
 import { LinePayClient } from '../../activities/linepay/index.js';
 import { RegKeyVault } from '../../activities/regkey-vault.js';
@@ -16,6 +17,7 @@ import {
 } from '../../workflows/messages.js';
 import type { subscriptionWorkflow } from '../../workflows/subscription.js';
 import type { SubscriptionInput } from '../../workflows/subscription-input.js';
+import { createTimeSkippingEnv } from './time-skipping.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
@@ -183,4 +185,24 @@ export async function rejectionOf(
     return { type: cause?.type, message: cause?.message ?? String(err) };
   }
   throw new Error('expected the update to be rejected');
+}
+
+/**
+ * The per-file fixture of workflow tests: one time-skipping server (its clock is global, so files do
+ * not share one), one sandbox and one worker on `taskQueue`. Read `t.env` / `t.h` inside tests.
+ */
+export function useSubscriptionHarness(taskQueue: string): {
+  readonly env: TestWorkflowEnvironment;
+  readonly h: Harness;
+} {
+  const t = {} as { env: TestWorkflowEnvironment; h: Harness };
+  beforeAll(async () => {
+    t.env = await createTimeSkippingEnv();
+    t.h = await startHarness(t.env, taskQueue);
+  });
+  afterAll(async () => {
+    await t.h?.close();
+    await t.env?.teardown();
+  });
+  return t;
 }

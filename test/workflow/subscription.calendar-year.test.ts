@@ -1,25 +1,13 @@
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import {
-  type Harness,
   paymentsOf,
   startActiveSubscription,
-  startHarness,
   state,
   subscriptionInput,
+  useSubscriptionHarness,
 } from '../helpers/subscription-harness.js';
-import { createTimeSkippingEnv } from '../helpers/time-skipping.js';
 
-let env: TestWorkflowEnvironment;
-let h: Harness;
-beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-  h = await startHarness(env, 'calendar-year');
-});
-afterAll(async () => {
-  await h?.close();
-  await env?.teardown();
-});
+const t = useSubscriptionHarness('calendar-year');
 
 it('bills a year of months anchored on Jan 31 of a leap year: 12 charges on the right Taipei instants', async () => {
   const input = subscriptionInput({
@@ -27,7 +15,7 @@ it('bills a year of months anchored on Jan 31 of a leap year: 12 charges on the 
     billingAnchor: '2028-01-31T10:00:00+08:00',
     maxCycles: 13, // the approval payment plus twelve monthly charges
   });
-  const handle = await startActiveSubscription(h, input);
+  const handle = await startActiveSubscription(t.h, input);
   const afterApproval = await state(handle);
   expect(afterApproval.status).toBe('active');
   expect(afterApproval.nextChargeAt).toBe('2028-01-31T02:00:00.000Z');
@@ -63,10 +51,10 @@ it('bills a year of months anchored on Jan 31 of a leap year: 12 charges on the 
   expect(new Set(orderIds).size).toBe(13);
   expect(orderIds[1]).toBe(`${input.subscriptionId}-c1`);
 
-  const ledger = paymentsOf(h, input.subscriptionId);
+  const ledger = paymentsOf(t.h, input.subscriptionId);
   expect(ledger).toHaveLength(13);
   expect(ledger.map((e) => e.orderId).sort()).toEqual([...orderIds].sort());
   expect(ledger.map((e) => e.transactionId).sort()).toEqual(final.charges.map((c) => c.transactionId).sort());
   // The fixed term ends by expiring the regKey so it cannot be charged again.
-  expect(h.sandbox.control.regKeys().every((k) => k.status === 'EXPIRED')).toBe(true);
+  expect(t.h.sandbox.control.regKeys().every((k) => k.status === 'EXPIRED')).toBe(true);
 });

@@ -1,24 +1,12 @@
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import {
-  type Harness,
   paymentsOf,
   startActiveSubscription,
-  startHarness,
   subscriptionInput,
+  useSubscriptionHarness,
 } from '../helpers/subscription-harness.js';
-import { createTimeSkippingEnv } from '../helpers/time-skipping.js';
 
-let env: TestWorkflowEnvironment;
-let h: Harness;
-beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-  h = await startHarness(env, 'continue-as-new');
-});
-afterAll(async () => {
-  await h?.close();
-  await env?.teardown();
-});
+const t = useSubscriptionHarness('continue-as-new');
 
 it('continue-as-new carries the state and the calendar; orderIds stay per cycle', async () => {
   const input = subscriptionInput({
@@ -26,7 +14,7 @@ it('continue-as-new carries the state and the calendar; orderIds stay per cycle'
     billingAnchor: '2028-01-31T10:00:00+08:00',
     maxCycles: 8,
   });
-  const handle = await startActiveSubscription(h, input, { continueAsNewEveryCycles: 2 });
+  const handle = await startActiveSubscription(t.h, input, { continueAsNewEveryCycles: 2 });
   const firstRun = (await handle.describe()).runId;
   const final = await handle.result();
   expect(final.status).toBe('completed');
@@ -37,10 +25,10 @@ it('continue-as-new carries the state and the calendar; orderIds stay per cycle'
   expect(final.audit[0]).toMatchObject({ to: 'pending_approval' });
   // The first run ended by continuing as new, and the last run is another one.
   expect((await handle.describe()).runId).not.toBe(firstRun);
-  const firstHistory = await env.client.workflow.getHandle(handle.workflowId, firstRun).fetchHistory();
+  const firstHistory = await t.env.client.workflow.getHandle(handle.workflowId, firstRun).fetchHistory();
   const lastEvent = firstHistory.events!.at(-1)!;
   expect(lastEvent.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
-  expect(paymentsOf(h, input.subscriptionId).map((e) => e.orderId)).toEqual(
+  expect(paymentsOf(t.h, input.subscriptionId).map((e) => e.orderId)).toEqual(
     [0, 1, 2, 3, 4, 5, 6, 7].map((c) => `${input.subscriptionId}-c${c}`),
   );
 });

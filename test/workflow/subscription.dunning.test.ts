@@ -1,50 +1,38 @@
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { retryNowUpdate } from '../../workflows/messages.js';
 import {
-  type Harness,
   paymentsOf,
   rejectionOf,
   skipUntil,
   startActiveSubscription,
-  startHarness,
   state,
   subscriptionInput,
+  useSubscriptionHarness,
 } from '../helpers/subscription-harness.js';
-import { createTimeSkippingEnv } from '../helpers/time-skipping.js';
 
-let env: TestWorkflowEnvironment;
-let h: Harness;
-beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-  h = await startHarness(env, 'dunning');
-});
-afterAll(async () => {
-  await h?.close();
-  await env?.teardown();
-});
+const t = useSubscriptionHarness('dunning');
 
 const DAY = 86_400_000;
 
 it('soft declines put the subscription past due; a later retry recovers it on its original calendar', async () => {
   const input = subscriptionInput({ interval: 'P1M', amount: 1001 });
-  const handle = await startActiveSubscription(h, input);
+  const handle = await startActiveSubscription(t.h, input);
   const due1 = (await state(handle)).nextChargeAt!;
-  h.sandbox.control.addFault({
+  t.h.sandbox.control.addFault({
     api: 'preapprovedPay',
     match: { amount: 1001 },
     times: 2,
     action: { kind: 'return_code', code: '1142' },
   });
 
-  const pastDue = await skipUntil(h, handle, (s) => s.status === 'past_due', '12 hours');
+  const pastDue = await skipUntil(t.h, handle, (s) => s.status === 'past_due', '12 hours');
   expect(pastDue.dunning).toMatchObject({ cycle: 1, declines: 1, lastReturnCode: '1142' });
   expect(Date.parse(pastDue.dunning!.nextRetryAt!) - Date.parse(pastDue.dunning!.firstDeclineAt)).toBe(
     1 * DAY,
   );
 
   const recovered = await skipUntil(
-    h,
+    t.h,
     handle,
     (s) => s.status === 'active' && s.paidCycles === 2,
     '12 hours',
@@ -65,13 +53,13 @@ it('soft declines put the subscription past due; a later retry recovers it on it
     'past_due',
     'active',
   ]);
-  expect(paymentsOf(h, input.subscriptionId)).toHaveLength(2);
+  expect(paymentsOf(t.h, input.subscriptionId)).toHaveLength(2);
 });
 
 it('dunning exhausted: canceled with payment_failed and the regKey expired', async () => {
   const input = subscriptionInput({ interval: 'P1M', amount: 1002 });
-  const handle = await startActiveSubscription(h, input);
-  h.sandbox.control.addFault({
+  const handle = await startActiveSubscription(t.h, input);
+  t.h.sandbox.control.addFault({
     api: 'preapprovedPay',
     match: { amount: 1002 },
     action: { kind: 'return_code', code: '1288' },
@@ -81,7 +69,7 @@ it('dunning exhausted: canceled with payment_failed and the regKey expired', asy
   expect(final.status).toBe('canceled');
   expect(final.cancelReason).toBe('payment_failed');
   expect(final.paidCycles).toBe(1);
-  const attempts = h.sandbox.control
+  const attempts = t.h.sandbox.control
     .requests()
     .filter(
       (r) =>
@@ -92,17 +80,17 @@ it('dunning exhausted: canceled with payment_failed and the regKey expired', asy
   expect(attempts.map((r) => r.orderId)).toEqual(
     ['', '-a1', '-a2', '-a3', '-a4'].map((s) => `${input.subscriptionId}-c1${s}`),
   );
-  const expire = h.sandbox.control.requests().filter((r) => r.path.endsWith('/expire'));
+  const expire = t.h.sandbox.control.requests().filter((r) => r.path.endsWith('/expire'));
   expect(expire.length).toBeGreaterThanOrEqual(1);
   const regKeyMasked = final.regKeyMasked;
   expect(regKeyMasked).toBeDefined();
-  const key = h.sandbox.control.regKeys().find((k) => k.regKey.endsWith(regKeyMasked!.slice(-4)))!;
+  const key = t.h.sandbox.control.regKeys().find((k) => k.regKey.endsWith(regKeyMasked!.slice(-4)))!;
   expect(key.status).toBe('EXPIRED');
 });
 
 it('retryNow during dunning charges immediately; it is rejected outside dunning', async () => {
   const input = subscriptionInput({ interval: 'P1M', amount: 1003 });
-  const handle = await startActiveSubscription(h, input);
+  const handle = await startActiveSubscription(t.h, input);
   const early = await rejectionOf(
     handle.executeUpdate(retryNowUpdate, { args: [{ actor: { kind: 'operator', id: 'ops-1' } }] }),
   );
@@ -110,19 +98,19 @@ it('retryNow during dunning charges immediately; it is rejected outside dunning'
     type: 'InvalidState',
     message: 'retryNow is for subscriptions in dunning (it is active)',
   });
-  h.sandbox.control.addFault({
+  t.h.sandbox.control.addFault({
     api: 'preapprovedPay',
     match: { amount: 1003 },
     times: 1,
     action: { kind: 'return_code', code: '1142' },
   });
-  await skipUntil(h, handle, (s) => s.status === 'past_due', '12 hours');
+  await skipUntil(t.h, handle, (s) => s.status === 'past_due', '12 hours');
   const before = Date.now();
   const r = await handle.executeUpdate(retryNowUpdate, {
     args: [{ actor: { kind: 'operator', id: 'ops-1' }, reason: 'customer topped up' }],
   });
   expect(r.cycle).toBe(1);
-  const v = await skipUntil(h, handle, (s) => s.status === 'active' && s.paidCycles === 2, '1 minute', 30);
+  const v = await skipUntil(t.h, handle, (s) => s.status === 'active' && s.paidCycles === 2, '1 minute', 30);
   expect(v.charges.find((c) => c.cycle === 1)!.orderId).toBe(`${input.subscriptionId}-c1-a1`);
   expect(v.audit.some((a) => a.actor.kind === 'operator' && a.reason.includes('customer topped up'))).toBe(
     true,

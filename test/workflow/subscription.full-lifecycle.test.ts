@@ -1,29 +1,17 @@
 import { writeFileSync } from 'node:fs';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { cancelUpdate, changePlanUpdate, pauseUpdate, resumeUpdate } from '../../workflows/messages.js';
 import {
-  type Harness,
   paymentsOf,
   skipUntil,
   startActiveSubscription,
-  startHarness,
   state,
   subscriptionInput,
+  useSubscriptionHarness,
 } from '../helpers/subscription-harness.js';
-import { createTimeSkippingEnv } from '../helpers/time-skipping.js';
 
-let env: TestWorkflowEnvironment;
-let h: Harness;
-beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-  h = await startHarness(env, 'full-lifecycle');
-});
-afterAll(async () => {
-  await h?.close();
-  await env?.teardown();
-});
+const t = useSubscriptionHarness('full-lifecycle');
 
 const merchant = { kind: 'merchant' as const, id: 'backend' };
 
@@ -38,27 +26,27 @@ it('runs a full lifecycle and keeps every cycle charged exactly once', async () 
     interval: 'P1M',
     amount: 777,
   });
-  const handle = await startActiveSubscription(h, input);
+  const handle = await startActiveSubscription(t.h, input);
   const sid = input.subscriptionId;
-  h.sandbox.control.addFault({
+  t.h.sandbox.control.addFault({
     api: 'preapprovedPay',
     match: { orderId: `${sid}-c1` },
     times: 1,
     action: { kind: 'drop_after_commit' },
   });
-  h.sandbox.control.addFault({
+  t.h.sandbox.control.addFault({
     api: 'preapprovedPay',
     match: { orderId: `${sid}-c2` },
     times: 1,
     action: { kind: 'return_code', code: '1142' },
   });
-  await skipUntil(h, handle, (s) => s.paidCycles >= 3, '1 day');
+  await skipUntil(t.h, handle, (s) => s.paidCycles >= 3, '1 day');
   await handle.executeUpdate(changePlanUpdate, { args: [{ actor: merchant, amount: 888 }] });
-  await skipUntil(h, handle, (s) => s.paidCycles >= 4, '1 day');
+  await skipUntil(t.h, handle, (s) => s.paidCycles >= 4, '1 day');
   await handle.executeUpdate(pauseUpdate, { args: [{ actor: merchant, reason: 'holiday' }] });
-  await env.sleep('40 days');
+  await t.env.sleep('40 days');
   await handle.executeUpdate(resumeUpdate, { args: [{ actor: merchant }] });
-  await skipUntil(h, handle, (s) => s.paidCycles >= 5, '1 day');
+  await skipUntil(t.h, handle, (s) => s.paidCycles >= 5, '1 day');
   await handle.executeUpdate(cancelUpdate, { args: [{ actor: merchant, reason: 'done' }] });
   const final = await handle.result();
 
@@ -72,7 +60,7 @@ it('runs a full lifecycle and keeps every cycle charged exactly once', async () 
   ]);
   expect(final.skippedCycles).toEqual([4]);
   expect(final.charges[1]!.recovered).toBe(true);
-  const ledger = paymentsOf(h, sid);
+  const ledger = paymentsOf(t.h, sid);
   expect(ledger.map((e) => e.orderId).sort()).toEqual(final.charges.map((c) => c.orderId).sort());
   const view = await state(handle);
   expect(JSON.stringify(view)).not.toMatch(/RK[0-9A-Z]{13}/); // no regKey in the read model
@@ -85,7 +73,7 @@ it('runs a full lifecycle and keeps every cycle charged exactly once', async () 
     .map((m) => Buffer.from(m[1]!, 'base64').toString('utf8'))
     .join('\n');
   expect(decoded).toContain(sid); // the decoding works: payloads are readable JSON
-  for (const { regKey } of h.sandbox.control.regKeys()) {
+  for (const { regKey } of t.h.sandbox.control.regKeys()) {
     expect(decoded).not.toContain(regKey);
     expect(json).not.toContain(regKey);
   }

@@ -1,5 +1,4 @@
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   cancelApprovalUpdate,
   cancelUpdate,
@@ -10,35 +9,24 @@ import {
 } from '../../workflows/messages.js';
 import {
   approveOnLinePay,
-  type Harness,
   paymentsOf,
   rejectionOf,
   skipUntil,
   startActiveSubscription,
-  startHarness,
   startSubscription,
   state,
   subscriptionInput,
+  useSubscriptionHarness,
 } from '../helpers/subscription-harness.js';
-import { createTimeSkippingEnv } from '../helpers/time-skipping.js';
 
-let env: TestWorkflowEnvironment;
-let h: Harness;
-beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-  h = await startHarness(env, 'lifecycle');
-});
-afterAll(async () => {
-  await h?.close();
-  await env?.teardown();
-});
+const t = useSubscriptionHarness('lifecycle');
 
 const merchant = { kind: 'merchant' as const, id: 'backend' };
 
 describe('approval', () => {
   it('rejects a forged confirm (wrong transactionId or orderId) without touching billing', async () => {
-    const handle = await startSubscription(h, subscriptionInput());
-    const ids = await approveOnLinePay(h, handle);
+    const handle = await startSubscription(t.h, subscriptionInput());
+    const ids = await approveOnLinePay(t.h, handle);
     const wrongTx = await rejectionOf(
       handle.executeUpdate(confirmUpdate, {
         args: [{ transactionId: '2026112699999999999', orderId: ids.orderId }],
@@ -52,7 +40,7 @@ describe('approval', () => {
     const v = await state(handle);
     expect(v.status).toBe('pending_approval');
     expect(
-      h.sandbox.control.requests().filter((r) => r.path.endsWith('/confirm') && r.orderId === ids.orderId),
+      t.h.sandbox.control.requests().filter((r) => r.path.endsWith('/confirm') && r.orderId === ids.orderId),
     ).toHaveLength(0);
     // The genuine callback still works, and a replay of it is idempotent.
     const ok = await handle.executeUpdate(confirmUpdate, {
@@ -70,7 +58,7 @@ describe('approval', () => {
   });
 
   it('expires when the customer does not approve within the approval timeout', async () => {
-    const handle = await startSubscription(h, subscriptionInput());
+    const handle = await startSubscription(t.h, subscriptionInput());
     const final = await handle.result();
     expect(final.status).toBe('approval_expired');
     expect(final.audit.at(-1)).toMatchObject({ to: 'approval_expired', actor: { kind: 'system' } });
@@ -80,15 +68,15 @@ describe('approval', () => {
   });
 
   it('the cancel URL ends it as approval_canceled', async () => {
-    const handle = await startSubscription(h, subscriptionInput());
-    await approveOnLinePay(h, handle).catch(() => undefined);
+    const handle = await startSubscription(t.h, subscriptionInput());
+    await approveOnLinePay(t.h, handle).catch(() => undefined);
     const r = await handle.executeUpdate(cancelApprovalUpdate, { args: [{}] });
     expect(r.status).toBe('approval_canceled');
     expect((await handle.result()).status).toBe('approval_canceled');
   });
 
   it('refuses invalid input with a clear, non-retryable failure', async () => {
-    const handle = await startSubscription(h, subscriptionInput({ amount: 12.5 }));
+    const handle = await startSubscription(t.h, subscriptionInput({ amount: 12.5 }));
     await expect(handle.result()).rejects.toMatchObject({
       cause: {
         type: 'InvalidSubscriptionInput',
@@ -101,7 +89,7 @@ describe('approval', () => {
 describe('after approval', () => {
   it('cancel now expires the regKey and stops billing', async () => {
     const input = subscriptionInput();
-    const handle = await startActiveSubscription(h, input);
+    const handle = await startActiveSubscription(t.h, input);
     const r = await handle.executeUpdate(cancelUpdate, {
       args: [{ actor: merchant, reason: 'customer asked' }],
     });
@@ -109,26 +97,26 @@ describe('after approval', () => {
     const final = await handle.result();
     expect(final).toMatchObject({ status: 'canceled', cancelReason: 'customer asked', paidCycles: 1 });
     expect(final.audit.at(-1)).toMatchObject({ to: 'canceled', actor: merchant });
-    expect(paymentsOf(h, input.subscriptionId)).toHaveLength(1);
+    expect(paymentsOf(t.h, input.subscriptionId)).toHaveLength(1);
     // The workflow is closed: nothing can reach it any more.
     await expect(handle.executeUpdate(cancelUpdate, { args: [{ actor: merchant }] })).rejects.toThrow();
   });
 
   it('cancel at period end keeps the paid period, then cancels instead of charging', async () => {
     const input = subscriptionInput();
-    const handle = await startActiveSubscription(h, input);
+    const handle = await startActiveSubscription(t.h, input);
     const due = (await state(handle)).nextChargeAt!;
     const r = await handle.executeUpdate(cancelUpdate, { args: [{ actor: merchant, atPeriodEnd: true }] });
     expect(r).toEqual({ status: 'active', effectiveAt: due });
     const final = await handle.result();
     expect(final.status).toBe('canceled');
     expect(final.canceledAt).toBe(due);
-    expect(paymentsOf(h, input.subscriptionId)).toHaveLength(1);
+    expect(paymentsOf(t.h, input.subscriptionId)).toHaveLength(1);
   });
 
   it('pause skips the cycles due while paused; resume bills on the original calendar', async () => {
     const input = subscriptionInput({ interval: 'P1W' });
-    const handle = await startActiveSubscription(h, input);
+    const handle = await startActiveSubscription(t.h, input);
     const v0 = await state(handle);
     const anchor = Date.parse(v0.anchor!);
     const week = 7 * 86_400_000;
@@ -136,34 +124,34 @@ describe('after approval', () => {
       args: [{ actor: merchant, reason: 'travelling' }],
     });
     expect(paused.resumeAt).toBeUndefined();
-    await env.sleep('17 days'); // cycles 1 and 2 fall due while paused
+    await t.env.sleep('17 days'); // cycles 1 and 2 fall due while paused
     const resumed = await handle.executeUpdate(resumeUpdate, { args: [{ actor: merchant }] });
     expect(resumed.status).toBe('active');
     expect(resumed.skippedCycles).toEqual([1, 2]);
     expect(resumed.nextChargeAt).toBe(new Date(anchor + 3 * week).toISOString());
-    const v = await skipUntil(h, handle, (s) => s.paidCycles >= 2, '1 day');
+    const v = await skipUntil(t.h, handle, (s) => s.paidCycles >= 2, '1 day');
     expect(v.charges.map((c) => c.cycle)).toEqual([0, 3]);
-    expect(paymentsOf(h, input.subscriptionId)).toHaveLength(2);
+    expect(paymentsOf(t.h, input.subscriptionId)).toHaveLength(2);
     const notPaused = await rejectionOf(handle.executeUpdate(resumeUpdate, { args: [{ actor: merchant }] }));
     expect(notPaused.type).toBe('InvalidState');
   });
 
   it('pause with a resume date resumes by itself', async () => {
     const input = subscriptionInput({ interval: 'P1M' });
-    const handle = await startActiveSubscription(h, input);
+    const handle = await startActiveSubscription(t.h, input);
     const resumeAt = new Date(
       Date.parse((await state(handle)).nextChargeAt!) + 10 * 86_400_000,
     ).toISOString();
     const p = await handle.executeUpdate(pauseUpdate, { args: [{ actor: merchant, resumeAt }] });
     expect(p.resumeAt).toBe(resumeAt);
-    const v = await skipUntil(h, handle, (s) => s.status === 'active', '1 day');
+    const v = await skipUntil(t.h, handle, (s) => s.status === 'active', '1 day');
     expect(v.skippedCycles).toEqual([1]);
     expect(v.cycle).toBe(2);
   });
 
   it('a plan change applies from the next cycle', async () => {
     const input = subscriptionInput({ interval: 'P1M', amount: 390 });
-    const handle = await startActiveSubscription(h, input);
+    const handle = await startActiveSubscription(t.h, input);
     const bad = await rejectionOf(
       handle.executeUpdate(changePlanUpdate, { args: [{ actor: merchant, amount: -5 }] }),
     );
@@ -173,13 +161,13 @@ describe('after approval', () => {
     });
     expect(r.effectiveCycle).toBe(1);
     expect(r.effectiveAt).toBe((await state(handle)).nextChargeAt);
-    const v = await skipUntil(h, handle, (s) => s.paidCycles >= 2, '1 day');
+    const v = await skipUntil(t.h, handle, (s) => s.paidCycles >= 2, '1 day');
     expect(v.charges.map((c) => [c.cycle, c.amount, c.productName])).toEqual([
       [0, 390, '月訂閱 Premium'],
       [1, 490, 'Premium Plus'],
     ]);
     expect(v.plan.amount).toBe(490);
-    const ledger = paymentsOf(h, input.subscriptionId);
+    const ledger = paymentsOf(t.h, input.subscriptionId);
     expect(ledger.map((e) => e.amount)).toEqual([390, 490]);
   });
 });
@@ -187,7 +175,7 @@ describe('after approval', () => {
 describe('combinations', () => {
   it('cancel at period end still happens while paused', async () => {
     const input = subscriptionInput({ interval: 'P1M' });
-    const handle = await startActiveSubscription(h, input);
+    const handle = await startActiveSubscription(t.h, input);
     const due = (await state(handle)).nextChargeAt!;
     await handle.executeUpdate(cancelUpdate, {
       args: [{ actor: merchant, atPeriodEnd: true, reason: 'moving away' }],
@@ -200,6 +188,6 @@ describe('combinations', () => {
       cancelReason: 'moving away',
       paidCycles: 1,
     });
-    expect(paymentsOf(h, input.subscriptionId)).toHaveLength(1);
+    expect(paymentsOf(t.h, input.subscriptionId)).toHaveLength(1);
   });
 });

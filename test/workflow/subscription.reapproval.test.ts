@@ -1,29 +1,17 @@
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { confirmUpdate, paymentLinkUpdate } from '../../workflows/messages.js';
 import {
-  type Harness,
   paymentsOf,
   skipUntil,
   startActiveSubscription,
-  startHarness,
   subscriptionInput,
+  useSubscriptionHarness,
 } from '../helpers/subscription-harness.js';
-import { createTimeSkippingEnv } from '../helpers/time-skipping.js';
 
-let env: TestWorkflowEnvironment;
-let h: Harness;
-beforeAll(async () => {
-  env = await createTimeSkippingEnv();
-  h = await startHarness(env, 'reapproval');
-});
-afterAll(async () => {
-  await h?.close();
-  await env?.teardown();
-});
+const t = useSubscriptionHarness('reapproval');
 
 function activeKeys(): string[] {
-  return h.sandbox.control
+  return t.h.sandbox.control
     .regKeys()
     .filter((k) => k.status === 'ACTIVE')
     .map((k) => k.regKey);
@@ -32,11 +20,11 @@ function activeKeys(): string[] {
 it('regKey dies mid-life: re-approval for the overdue cycle, then billing continues on the new regKey', async () => {
   const input = subscriptionInput({ interval: 'P1M' });
   const before = new Set(activeKeys());
-  const handle = await startActiveSubscription(h, input);
+  const handle = await startActiveSubscription(t.h, input);
   const firstKey = activeKeys().find((k) => !before.has(k))!;
-  h.sandbox.control.expireRegKey(firstKey); // the customer revoked it in LINE Pay settings
+  t.h.sandbox.control.expireRegKey(firstKey); // the customer revoked it in LINE Pay settings
 
-  const v = await skipUntil(h, handle, (s) => s.status === 'reapproval_required', '12 hours');
+  const v = await skipUntil(t.h, handle, (s) => s.status === 'reapproval_required', '12 hours');
   expect(v.regKeyMasked).toBeUndefined();
   expect(v.reservation).toMatchObject({
     kind: 'reapproval',
@@ -49,7 +37,7 @@ it('regKey dies mid-life: re-approval for the overdue cycle, then billing contin
   expect(link.paymentUrl).toEqual(v.reservation!.paymentUrl);
 
   // The customer approves again; LINE Pay redirects to our confirmUrl.
-  const redirect = new URL(h.sandbox.control.approve(v.reservation!.transactionId).redirectUrl);
+  const redirect = new URL(t.h.sandbox.control.approve(v.reservation!.transactionId).redirectUrl);
   const result = await handle.executeUpdate(confirmUpdate, {
     args: [
       {
@@ -61,7 +49,7 @@ it('regKey dies mid-life: re-approval for the overdue cycle, then billing contin
   expect(result.status).toBe('active');
   expect(result.charge).toMatchObject({ cycle: 1, kind: 'reapproval', amount: 390 });
 
-  const after = await skipUntil(h, handle, (s) => s.paidCycles >= 3, '1 day');
+  const after = await skipUntil(t.h, handle, (s) => s.paidCycles >= 3, '1 day');
   const newKey = activeKeys().find((k) => !before.has(k) && k !== firstKey)!;
   expect(newKey).toBeDefined();
   expect(after.charges.map((c) => [c.cycle, c.kind])).toEqual([
@@ -69,16 +57,18 @@ it('regKey dies mid-life: re-approval for the overdue cycle, then billing contin
     [1, 'reapproval'],
     [2, 'recurring'],
   ]);
-  const cycle2 = paymentsOf(h, input.subscriptionId).find((e) => e.orderId === `${input.subscriptionId}-c2`)!;
+  const cycle2 = paymentsOf(t.h, input.subscriptionId).find(
+    (e) => e.orderId === `${input.subscriptionId}-c2`,
+  )!;
   expect(cycle2.regKey).toBe(`${newKey.slice(0, 2)}…${newKey.slice(-4)}`);
-  expect(paymentsOf(h, input.subscriptionId)).toHaveLength(3);
+  expect(paymentsOf(t.h, input.subscriptionId)).toHaveLength(3);
 });
 
 it('nobody re-approves within the window: canceled', async () => {
   const input = subscriptionInput({ interval: 'P1M', reapprovalTimeout: 'P3D' });
   const before = new Set(activeKeys());
-  const handle = await startActiveSubscription(h, input);
-  h.sandbox.control.expireRegKey(activeKeys().find((k) => !before.has(k))!);
+  const handle = await startActiveSubscription(t.h, input);
+  t.h.sandbox.control.expireRegKey(activeKeys().find((k) => !before.has(k))!);
   const final = await handle.result();
   expect(final.status).toBe('canceled');
   expect(final.cancelReason).toBe('reapproval_expired');
