@@ -560,7 +560,14 @@ export async function subscriptionWorkflow(
     await waitUntil(deadline, 'Wait for customer re-approval');
   }
 
-  async function enterReapproval(reason: string): Promise<void> {
+  async function enterReapproval(reason: string, keyMayLive: boolean): Promise<void> {
+    if (keyMayLive && state.sealedRegKey !== undefined) {
+      // A hard decline can leave the old key valid at LINE Pay; retire it before asking for a new one.
+      await lineApi.expireRegKey.executeWithOptions(
+        { startToCloseTimeout: '30s', summary: 'Expire the declined regKey before re-approval' },
+        [{ sealedRegKey: state.sealedRegKey }],
+      );
+    }
     state.sealedRegKey = undefined;
     state.regKeyMasked = undefined;
     state.reservationsForCycle = Math.max(state.reservationsForCycle, 1);
@@ -656,6 +663,7 @@ export async function subscriptionWorkflow(
         if (result.category === 'declined_hard') {
           return enterReapproval(
             `hard decline (${result.returnCode ?? '?'}): ${result.message}; customer must approve again`,
+            true,
           );
         }
         const retryAt = recordSoftDecline(state, now(), result.returnCode, result.message);
@@ -682,7 +690,10 @@ export async function subscriptionWorkflow(
         return;
       }
       case 'regkey_dead':
-        return enterReapproval(`regKey no longer usable (${result.returnCode ?? '?'}): ${result.message}`);
+        return enterReapproval(
+          `regKey no longer usable (${result.returnCode ?? '?'}): ${result.message}`,
+          false,
+        );
     }
   }
 

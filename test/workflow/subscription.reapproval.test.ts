@@ -74,3 +74,21 @@ it('nobody re-approves within the window: canceled', async () => {
   expect(final.cancelReason).toBe('reapproval_expired');
   expect(final.paidCycles).toBe(1);
 });
+
+it('a hard decline retires the old regKey and asks the customer to approve again', async () => {
+  const input = subscriptionInput({ interval: 'P1M', amount: 1110 });
+  const before = new Set(activeKeys());
+  const handle = await startActiveSubscription(t.h, input);
+  const oldKey = activeKeys().find((k) => !before.has(k))!;
+  t.h.sandbox.control.addFault({
+    api: 'preapprovedPay',
+    match: { amount: 1110 },
+    times: 1,
+    action: { kind: 'return_code', code: '1110' },
+  });
+  const v = await skipUntil(t.h, handle, (s) => s.status === 'reapproval_required', '12 hours');
+  expect(v.audit.at(-1)!.reason).toContain('hard decline (1110)');
+  expect(v.reservation).toMatchObject({ kind: 'reapproval', cycle: 1 });
+  expect(t.h.sandbox.control.regKeys().find((k) => k.regKey === oldKey)!.status).toBe('EXPIRED');
+  expect(paymentsOf(t.h, input.subscriptionId)).toHaveLength(1);
+});
