@@ -170,6 +170,18 @@ export function createActivities({ linePay, vault }: ActivityDeps): Subscription
       }
     },
 
+    async refundPayment({ transactionId }: { transactionId: string }) {
+      try {
+        const res = await linePay.refund(transactionId);
+        log.warn('refunded a payment that left no usable regKey', { transactionId });
+        return { refundTransactionId: res.refundTransactionId, alreadyRefunded: false };
+      } catch (err) {
+        if (err instanceof LinePayError && err.code === 'already_processed') return { alreadyRefunded: true };
+        if (err instanceof LinePayError) throw retryLater(err);
+        throw err;
+      }
+    },
+
     async expireRegKey({ sealedRegKey }: { sealedRegKey: string }): Promise<{ alreadyExpired: boolean }> {
       try {
         return await linePay.expireRegKey(vault.open(sealedRegKey));

@@ -73,6 +73,10 @@ export interface SubscriptionActivities {
   chargePreapproved(input: ChargeInput): Promise<ChargeResult>;
   /** Payment details by orderId: did LINE Pay charge this order? */
   lookupCharge(input: { orderId: string }): Promise<LookupResult>;
+  /** Refund API, full amount; an already refunded payment counts as done. */
+  refundPayment(input: {
+    transactionId: string;
+  }): Promise<{ refundTransactionId?: string; alreadyRefunded: boolean }>;
   /** Expire API; an already dead key counts as done. */
   expireRegKey(input: { sealedRegKey: SealedRegKey }): Promise<{ alreadyExpired: boolean }>;
 }

@@ -442,6 +442,23 @@ export async function subscriptionWorkflow(
     };
   }
 
+  /**
+   * A Confirm whose answer was lost may have charged the customer without handing us a regKey (a repeat
+   * gets 1152 and no key). Such a payment buys nothing: find it by orderId and refund it.
+   */
+  async function refundOrphanedPayment(orderId: string): Promise<string> {
+    const found = await billing.lookupCharge.executeWithOptions(
+      { startToCloseTimeout: '30s', summary: `Look up order ${orderId} after a lost Confirm` },
+      [{ orderId }],
+    );
+    if (!found.found) return '; nothing was charged';
+    const refund = await lineApi.refundPayment.executeWithOptions(
+      { startToCloseTimeout: '30s', summary: `Refund ${found.transactionId} (no regKey came back)` },
+      [{ transactionId: found.transactionId }],
+    );
+    return `; payment ${found.transactionId} was refunded${refund.refundTransactionId ? ` (${refund.refundTransactionId})` : ''}`;
+  }
+
   /** Runs the Confirm API for the approval the webhook passed on; settles the waiting update. */
   async function confirmPending(): Promise<void> {
     const req = pendingConfirm!;
@@ -468,7 +485,10 @@ export async function subscriptionWorkflow(
     }
     if (result.outcome === 'rejected') {
       const to = r.kind === 'approval' ? 'approval_expired' : 'canceled';
-      const reason = `LINE Pay refused the confirmation (${result.returnCode ?? result.category}): ${result.message}`;
+      let reason = `LINE Pay refused the confirmation (${result.returnCode ?? result.category}): ${result.message}`;
+      if (result.category === 'already_processed' || result.category === 'confirm_failed') {
+        reason += await refundOrphanedPayment(r.orderId);
+      }
       if (to === 'canceled') {
         state.canceledAt = iso(now());
         state.cancelReason = 'reapproval_failed';

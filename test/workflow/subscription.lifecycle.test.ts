@@ -191,3 +191,23 @@ describe('combinations', () => {
     expect(paymentsOf(t.h, input.subscriptionId)).toHaveLength(1);
   });
 });
+
+describe('lost Confirm answer', () => {
+  it('refunds an approval payment whose regKey never came back, and says so', async () => {
+    const handle = await startSubscription(t.h, subscriptionInput());
+    const ids = await approveOnLinePay(t.h, handle);
+    // LINE Pay confirms, then the answer is lost; the repeat gets 1152 without the regKey.
+    t.h.sandbox.control.addFault({
+      api: 'confirm',
+      match: { transactionId: ids.transactionId },
+      times: 1,
+      action: { kind: 'drop_after_commit' },
+    });
+    const result = await handle.executeUpdate(confirmUpdate, { args: [ids] });
+    expect(result.status).toBe('approval_expired');
+    expect(result.message).toMatch(/1152.*refunded/);
+    const ledger = t.h.sandbox.control.ledger().filter((e) => e.orderId === ids.orderId);
+    expect(ledger.map((e) => e.kind)).toEqual(['payment', 'refund']);
+    expect(ledger[1]!.amount).toBe(ledger[0]!.amount);
+  });
+});
