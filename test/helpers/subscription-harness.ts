@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { WorkflowHandle } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll } from 'vitest';
@@ -205,4 +207,13 @@ export function useSubscriptionHarness(taskQueue: string): {
     await t.env?.teardown();
   });
   return t;
+}
+
+/** With RECORD_HISTORIES=1, writes the workflow's history to test/fixtures/histories/<name>.json for replay. */
+export async function recordHistory(handle: SubscriptionHandle, name: string): Promise<string> {
+  const json = historyToJSON(await handle.fetchHistory());
+  if (process.env.RECORD_HISTORIES === '1') {
+    writeFileSync(new URL(`../fixtures/histories/${name}.json`, import.meta.url), `${json}\n`);
+  }
+  return json;
 }

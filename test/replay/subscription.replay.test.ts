@@ -21,12 +21,13 @@ describe('replay of recorded subscription histories', () => {
     expect(files.length).toBeGreaterThan(0);
   });
 
+  let current: Promise<{ code: string }> | undefined;
   it.each(files)('%s replays deterministically against the current workflow', async (file) => {
-    const workflowBundle = await bundleWorkflowCode({
+    current ??= bundleWorkflowCode({
       workflowsPath: fileURLToPath(new URL('../../workflows/index.ts', import.meta.url)),
       logger: quiet,
     });
-    await Worker.runReplayHistory({ workflowBundle }, load(file), `replay-${file}`);
+    await Worker.runReplayHistory({ workflowBundle: await current }, load(file), `replay-${file}`);
   });
 
   it('fails on a deliberately non-deterministic change', async () => {

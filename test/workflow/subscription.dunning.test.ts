@@ -2,6 +2,7 @@ import { expect, it } from 'vitest';
 import { retryNowUpdate } from '../../workflows/messages.js';
 import {
   paymentsOf,
+  recordHistory,
   rejectionOf,
   skipUntil,
   startActiveSubscription,
@@ -86,6 +87,7 @@ it('dunning exhausted: canceled with payment_failed and the regKey expired', asy
   expect(regKeyMasked).toBeDefined();
   const key = t.h.sandbox.control.regKeys().find((k) => k.regKey.endsWith(regKeyMasked!.slice(-4)))!;
   expect(key.status).toBe('EXPIRED');
+  await recordHistory(handle, 'dunning-exhausted');
 });
 
 it('retryNow during dunning charges immediately; it is rejected outside dunning', async () => {

@@ -1,7 +1,8 @@
 import { expect, it } from 'vitest';
-import { confirmUpdate, paymentLinkUpdate } from '../../workflows/messages.js';
+import { cancelUpdate, confirmUpdate, paymentLinkUpdate } from '../../workflows/messages.js';
 import {
   paymentsOf,
+  recordHistory,
   skipUntil,
   startActiveSubscription,
   subscriptionInput,
@@ -62,6 +63,10 @@ it('regKey dies mid-life: re-approval for the overdue cycle, then billing contin
   )!;
   expect(cycle2.regKey).toBe(`${newKey.slice(0, 2)}…${newKey.slice(-4)}`);
   expect(paymentsOf(t.h, input.subscriptionId)).toHaveLength(3);
+  await handle.executeUpdate(cancelUpdate, {
+    args: [{ actor: { kind: 'merchant' }, reason: 'end of test' }],
+  });
+  await recordHistory(handle, 'reapproval');
 });
 
 it('nobody re-approves within the window: canceled', async () => {
