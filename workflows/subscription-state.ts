@@ -7,6 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { type BillingCalendar, dueAt, firstCycleDueAtOrAfter, parseInterval } from './billing-calendar.js';
 import { parseDuration } from './duration.js';
 import {
+  type ApprovalCancelInput,
   type AuditEntry,
   type CancelInput,
   type ChangePlanInput,
@@ -14,6 +15,7 @@ import {
   type ConfirmInput,
   type DunningState,
   type PauseInput,
+  type PaymentLinkInput,
   type PlanChange,
   REJECTION_TYPES,
   type Reservation,
@@ -232,6 +234,33 @@ export function validateConfirm(state: SubscriptionState, input: ConfirmInput, c
     );
   }
   if (confirming) reject(REJECTION_TYPES.invalidState, 'this approval is already being confirmed');
+}
+
+export function validatePaymentLink(state: SubscriptionState, input: PaymentLinkInput): void {
+  if (
+    input?.requestFingerprint !== undefined &&
+    input.requestFingerprint !== state.input.requestFingerprint
+  ) {
+    reject(
+      REJECTION_TYPES.conflict,
+      `subscription ${state.input.subscriptionId} exists with different terms`,
+    );
+  }
+}
+
+export function validateCancelApproval(
+  state: SubscriptionState,
+  input: ApprovalCancelInput,
+  confirming: boolean,
+): void {
+  if (state.status !== 'pending_approval' && state.status !== 'reapproval_required') {
+    reject(REJECTION_TYPES.invalidState, `subscription is ${state.status}`);
+  }
+  const r = state.reservation;
+  if (input?.transactionId !== undefined && r && input.transactionId !== r.transactionId) {
+    reject(REJECTION_TYPES.mismatch, 'transactionId does not match this subscription');
+  }
+  if (confirming) reject(REJECTION_TYPES.invalidState, 'approval is being confirmed');
 }
 
 export function validateCancel(state: SubscriptionState, input: CancelInput): void {

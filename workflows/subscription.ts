@@ -73,9 +73,11 @@ import {
   toView,
   transition,
   validateCancel,
+  validateCancelApproval,
   validateChangePlan,
   validateConfirm,
   validatePause,
+  validatePaymentLink,
   validateResume,
   validateRetryNow,
 } from './subscription-state.js';
@@ -173,17 +175,7 @@ export async function subscriptionWorkflow(
       }
       return result;
     },
-    {
-      validator: (req: PaymentLinkInput) => {
-        if (req?.requestFingerprint !== undefined && req.requestFingerprint !== input.requestFingerprint) {
-          throw ApplicationFailure.create({
-            type: REJECTION_TYPES.conflict,
-            message: `subscription ${input.subscriptionId} exists with different terms`,
-            nonRetryable: true,
-          });
-        }
-      },
-    },
+    { validator: (req: PaymentLinkInput) => validatePaymentLink(state, req) },
   );
 
   setHandler(
@@ -211,32 +203,7 @@ export async function subscriptionWorkflow(
       );
       return { status: state.status };
     },
-    {
-      validator: (req: ApprovalCancelInput) => {
-        if (state.status !== 'pending_approval' && state.status !== 'reapproval_required') {
-          throw ApplicationFailure.create({
-            type: REJECTION_TYPES.invalidState,
-            message: `subscription is ${state.status}`,
-            nonRetryable: true,
-          });
-        }
-        const r = state.reservation;
-        if (req?.transactionId !== undefined && r && req.transactionId !== r.transactionId) {
-          throw ApplicationFailure.create({
-            type: REJECTION_TYPES.mismatch,
-            message: 'transactionId does not match this subscription',
-            nonRetryable: true,
-          });
-        }
-        if (confirming) {
-          throw ApplicationFailure.create({
-            type: REJECTION_TYPES.invalidState,
-            message: 'approval is being confirmed',
-            nonRetryable: true,
-          });
-        }
-      },
-    },
+    { validator: (req: ApprovalCancelInput) => validateCancelApproval(state, req, confirming) },
   );
 
   setHandler(
@@ -393,14 +360,18 @@ export async function subscriptionWorkflow(
     return skipped;
   }
 
-  async function finishCancel(actor: Actor, reason: string, effectiveAt = now()): Promise<void> {
+  /** Expires the held regKey at LINE Pay (if any) so it can never be charged again, and forgets it. */
+  async function retireRegKey(summary: string): Promise<void> {
     if (state.sealedRegKey !== undefined) {
-      await lineApi.expireRegKey.executeWithOptions(
-        { startToCloseTimeout: '30s', summary: 'Expire regKey (subscription canceled)' },
-        [{ sealedRegKey: state.sealedRegKey }],
-      );
-      state.sealedRegKey = undefined;
+      await lineApi.expireRegKey.executeWithOptions({ startToCloseTimeout: '30s', summary }, [
+        { sealedRegKey: state.sealedRegKey },
+      ]);
     }
+    state.sealedRegKey = undefined;
+  }
+
+  async function finishCancel(actor: Actor, reason: string, effectiveAt = now()): Promise<void> {
+    await retireRegKey('Expire regKey (subscription canceled)');
     state.canceledAt = iso(effectiveAt);
     state.cancelReason = reason;
     state.reservation = undefined;
@@ -581,13 +552,8 @@ export async function subscriptionWorkflow(
   }
 
   async function enterReapproval(reason: string, keyMayLive: boolean): Promise<void> {
-    if (keyMayLive && state.sealedRegKey !== undefined) {
-      // A hard decline can leave the old key valid at LINE Pay; retire it before asking for a new one.
-      await lineApi.expireRegKey.executeWithOptions(
-        { startToCloseTimeout: '30s', summary: 'Expire the declined regKey before re-approval' },
-        [{ sealedRegKey: state.sealedRegKey }],
-      );
-    }
+    // A hard decline can leave the old key valid at LINE Pay; retire it before asking for a new one.
+    if (keyMayLive) await retireRegKey('Expire the declined regKey before re-approval');
     state.sealedRegKey = undefined;
     state.regKeyMasked = undefined;
     state.reservationsForCycle = Math.max(state.reservationsForCycle, 1);
@@ -794,13 +760,7 @@ export async function subscriptionWorkflow(
   return toView(state);
 
   async function finishFixedTerm(): Promise<void> {
-    if (state.sealedRegKey !== undefined) {
-      await lineApi.expireRegKey.executeWithOptions(
-        { startToCloseTimeout: '30s', summary: 'Expire regKey (fixed term complete)' },
-        [{ sealedRegKey: state.sealedRegKey }],
-      );
-      state.sealedRegKey = undefined;
-    }
+    await retireRegKey('Expire regKey (fixed term complete)');
     transition(state, 'completed', SYSTEM, `all ${input.maxCycles} cycles paid`, now());
   }
 }
