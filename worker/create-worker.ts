@@ -2,7 +2,7 @@ import { hkdfSync } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { DataConverter } from '@temporalio/common';
 import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities } from '../activities/index.js';
+import { type ActivityDeps, createActivities } from '../activities/index.js';
 import { LinePayClient } from '../activities/linepay/index.js';
 import { RegKeyVault } from '../activities/regkey-vault.js';
 import type { EncryptionKey } from '../client/temporal/payload-codec.js';
@@ -10,7 +10,7 @@ import type { EncryptionKey } from '../client/temporal/payload-codec.js';
 /** Entry module of the workflow code, for the bundler and for tests that bundle on the fly. */
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
-export type ActivityDeps = Parameters<typeof createActivities>[0];
+export type { ActivityDeps };
 
 export interface SubscriptionWorkerOptions {
   connection: NativeConnection;

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -10,6 +9,7 @@ import { createActivities } from '../../activities/index.js';
 import { LinePayClient } from '../../activities/linepay/index.js';
 import { RegKeyVault } from '../../activities/regkey-vault.js';
 import { type RunningSandbox, startSandbox } from '../../sandbox/index.js';
+import { WORKFLOWS_PATH } from '../../worker/create-worker.js';
 import {
   confirmUpdate,
   paymentLinkUpdate,
@@ -20,8 +20,6 @@ import {
 import type { subscriptionWorkflow } from '../../workflows/subscription.js';
 import type { SubscriptionInput } from '../../workflows/subscription-input.js';
 import { createTimeSkippingEnv } from './time-skipping.js';
-
-export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
 let bundle: Promise<{ code: string }> | undefined;
 /** The workflow bundle, built once per test file. */

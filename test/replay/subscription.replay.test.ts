@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { describe, expect, it } from 'vitest';
+import { WORKFLOWS_PATH } from '../../worker/create-worker.js';
 
 const HISTORIES = new URL('../fixtures/histories/', import.meta.url);
 const files = readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));
@@ -24,7 +25,7 @@ describe('replay of recorded subscription histories', () => {
   let current: Promise<{ code: string }> | undefined;
   it.each(files)('%s replays deterministically against the current workflow', async (file) => {
     current ??= bundleWorkflowCode({
-      workflowsPath: fileURLToPath(new URL('../../workflows/index.ts', import.meta.url)),
+      workflowsPath: WORKFLOWS_PATH,
       logger: quiet,
     });
     await Worker.runReplayHistory({ workflowBundle: await current }, load(file), `replay-${file}`);
