@@ -7,18 +7,11 @@
  *
  * Env: BENCH_REQUESTS (300), BENCH_CONCURRENCY (1), BENCH_WARMUP (20).
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
-import { Client, Connection } from '@temporalio/client';
+import { randomUUID } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { createApp } from '../../client/http/app.js';
-import { createSubscriptionsClient } from '../../client/subscriptions-client.js';
-import { createDataConverter } from '../../client/temporal/data-converter.js';
-import { startSandbox } from '../../sandbox/index.js';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { devServerExecutable } from '../../scripts/temporal-binaries.js';
-import { buildActivityDeps, createSubscriptionWorker } from '../../worker/create-worker.js';
+import { API_TOKEN, startServiceStack } from '../../test/helpers/service-stack.js';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes.js';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 300);
@@ -31,49 +24,18 @@ interface Target {
   close(): Promise<void>;
 }
 
+/** The same in-process stack the integration tests use, on a dev server of its own. */
 async function startLocal(): Promise<Target> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const env = await TestWorkflowEnvironment.createLocal({
     server: { executable: devServerExecutable(), searchAttributes: [...SEARCH_ATTRIBUTE_KEYS] },
   });
-  const keys = [{ id: 'bench', key: randomBytes(32) }];
-  const dataConverter = createDataConverter(keys);
-  const sandbox = await startSandbox({ port: 0 });
-  const taskQueue = 'bench-create-latency';
-  const nativeConnection = await NativeConnection.connect({ address: env.address });
-  const worker = await createSubscriptionWorker({
-    connection: nativeConnection,
-    namespace: 'default',
-    taskQueue,
-    activityDeps: buildActivityDeps({
-      linePay: { baseUrl: sandbox.url, channelId: sandbox.channelId, channelSecret: sandbox.channelSecret },
-      encryptionKeys: keys,
-    }),
-    dataConverter,
-  });
-  const running = worker.run();
-  const connection = await Connection.connect({ address: env.address });
-  const client = new Client({ connection, namespace: 'default', dataConverter });
-  const token = randomBytes(16).toString('hex');
-  let handler: (req: Request) => Response | Promise<Response> = () =>
-    new Response('starting', { status: 503 });
-  const server = serve({ fetch: (req) => handler(req), port: 0, hostname: '127.0.0.1' });
-  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  handler = createApp({
-    subscriptions: createSubscriptionsClient({ client, taskQueue, publicBaseUrl: url }),
-    apiToken: token,
-  }).fetch;
+  const stack = await startServiceStack(env.address, 'bench-create-latency');
   return {
-    url,
-    token,
+    url: stack.url,
+    token: API_TOKEN,
     async close() {
-      server.close();
-      worker.shutdown();
-      await running;
-      await connection.close();
-      await nativeConnection.close();
-      await sandbox.close();
+      await stack.close();
       await env.teardown();
     },
   };
