@@ -685,8 +685,10 @@ export async function subscriptionWorkflow(
 
   async function maybeContinueAsNew(): Promise<void> {
     if (cyclesThisRun < canEvery && !workflowInfo().continueAsNewSuggested) return;
-    // Handlers that wait on this loop would never finish if the loop waited on them.
-    if (confirming || pendingConfirm || cancelNow || approvalCancel || reservationWanted) return;
+    // Handlers that wait on this loop would never finish if the loop waited on them, and requests held
+    // only in this run (retryNow) would be lost.
+    if (confirming || pendingConfirm || cancelNow || approvalCancel || reservationWanted || retryNowAsked)
+      return;
     await condition(allHandlersFinished);
     await continueAsNew<typeof subscriptionWorkflow>(rawInput, {
       carried: state,
