@@ -3,6 +3,9 @@ import { isLosslessNumber, parse as parseLossless } from 'lossless-json';
 import { createSandboxControl, notifyMerchantServer, type SandboxControl } from './control.js';
 import { type ApiResult, result, serialize } from './envelope.js';
 import {
+  DEFAULT_DECLINE_CODE,
+  DEFAULT_ERROR_AFTER_COMMIT_CODE,
+  DEFAULT_UNKNOWN_RETURN_CODE,
   type FaultApi,
   type FaultContext,
   type FaultDecision,
@@ -32,6 +35,7 @@ import {
 } from './payments.js';
 import { verifySignature } from './signature.js';
 import type { SandboxState } from './state.js';
+import type { RequestLogEntry } from './store.js';
 
 /** A plain `node:http` request listener; the server (and its sockets) stay with the caller. */
 export type SandboxRequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -110,12 +114,19 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-function sendEnvelope(res: ServerResponse, body: ApiResult): void {
+function sendEnvelope(res: ServerResponse, body: ApiResult, status = 200): void {
   const text = serialize(body);
-  res.writeHead(200, {
+  res.writeHead(status, {
     'content-type': 'application/json; charset=UTF-8',
     'content-length': Buffer.byteLength(text),
   });
+  res.end(text);
+}
+
+/** An HTTP error without a LINE Pay envelope, as a proxy or load balancer would send. */
+function sendPlain(res: ServerResponse, status: number): void {
+  const text = status >= 500 ? 'Service Unavailable' : 'Error';
+  res.writeHead(status, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }
 
@@ -144,6 +155,7 @@ async function handle(
   const rawQuery = queryAt === -1 ? '' : rawUrl.slice(queryAt + 1);
   const method = req.method ?? 'GET';
   const body = await readBody(req);
+  await state.readClock();
   if (body === undefined) {
     sendJson(res, 413, { error: 'body too large' });
     return;
@@ -185,18 +197,22 @@ function log(
     orderId?: string | undefined;
     returnCode: string | null;
     httpStatus: number;
+    committed?: string | undefined;
     fault?: string | undefined;
   },
-): void {
-  state.store.requests.push({
+): RequestLogEntry {
+  const logged: RequestLogEntry = {
     method: entry.method,
     path: entry.path,
     ...(entry.orderId !== undefined ? { orderId: entry.orderId } : {}),
     returnCode: entry.returnCode,
     httpStatus: entry.httpStatus,
+    ...(entry.committed !== undefined ? { committed: entry.committed } : {}),
     ...(entry.fault !== undefined ? { fault: entry.fault } : {}),
     at: new Date(state.now()).toISOString(),
-  });
+  };
+  state.store.requests.push(logged);
+  return logged;
 }
 
 function authenticate(state: SandboxState, req: IncomingMessage, raw: RawRequest): boolean {
@@ -357,6 +373,10 @@ async function handleApi(
     state.store.busyRegKeys.add(lockedRegKey);
   }
 
+  const useUpOrderId = () => {
+    const id = route.api === 'preapprovedPay' ? preapprovedOrderId(body) : undefined;
+    if (id !== undefined) state.store.usedOrderIds.add(id);
+  };
   let decision: FaultDecision;
   let outcome: ApiResult;
   try {
@@ -364,59 +384,118 @@ async function handleApi(
     await sleep(state, decision.latencyMs);
     const action = decision.action;
     const fault = decision.applied.length > 0 ? decision.applied.join(',') : undefined;
-    if (action?.kind === 'http_error') {
-      log(state, { ...entry, orderId, returnCode: null, httpStatus: action.status, fault });
-      const text = action.status >= 500 ? 'Service Unavailable' : 'Error';
-      res.writeHead(action.status, {
-        'content-type': 'text/plain',
-        'content-length': Buffer.byteLength(text),
-      });
-      res.end(text);
-      return;
-    }
-    if (action?.kind === 'return_code') {
-      if (route.api === 'preapprovedPay') {
+    // Faults that answer before anything is applied.
+    switch (action?.kind) {
+      case 'http_error': {
+        log(state, { ...entry, orderId, returnCode: null, httpStatus: action.status, fault });
+        sendPlain(res, action.status);
+        return;
+      }
+      case 'return_code': {
         const consumes =
           action.consumesOrderId ??
           (state.behaviour.declinedAttemptConsumesOrderId && isDeclineCode(action.code));
-        const id = preapprovedOrderId(body);
-        if (consumes && id !== undefined) state.store.usedOrderIds.add(id);
+        if (consumes) useUpOrderId();
+        log(state, { ...entry, orderId, returnCode: action.code, httpStatus: 200, fault });
+        sendEnvelope(res, result(action.code, undefined, action.message));
+        return;
       }
-      log(state, { ...entry, orderId, returnCode: action.code, httpStatus: 200, fault });
-      sendEnvelope(res, result(action.code, undefined, action.message));
-      return;
+      case 'decline_then_drop': {
+        const code = action.code ?? DEFAULT_DECLINE_CODE;
+        useUpOrderId();
+        log(state, { ...entry, orderId, returnCode: code, httpStatus: 0, committed: code, fault });
+        req.socket.destroy();
+        return;
+      }
+      case 'unknown_return_code': {
+        if (action.afterCommit) break;
+        const code = action.code ?? DEFAULT_UNKNOWN_RETURN_CODE;
+        if (action.consumesOrderId) useUpOrderId();
+        log(state, { ...entry, orderId, returnCode: code, httpStatus: 200, fault });
+        sendEnvelope(res, result(code, undefined, 'Unknown error.'));
+        return;
+      }
+      case 'delayed_answer':
+        // LINE Pay does not notice that the client gave up: the call is applied after the wait anyway.
+        if (action.commit === 'after_delay') await sleep(state, action.ms);
+        break;
+      default:
+        break;
     }
-    outcome = execute(state, route, body, query);
+    outcome = execute(pinClock(state, await state.readClock()), route, body, query);
   } finally {
     if (lockedRegKey !== undefined) state.store.busyRegKeys.delete(lockedRegKey);
   }
 
   const action = decision.action;
   const fault = decision.applied.length > 0 ? decision.applied.join(',') : undefined;
-  if (action?.kind === 'drop_after_commit') {
-    log(state, { ...entry, orderId, returnCode: outcome.returnCode, httpStatus: 0, fault });
-    req.socket.destroy();
-    return;
-  }
-  if (action?.kind === 'hang_after_commit') {
-    log(state, {
-      ...entry,
-      orderId,
-      returnCode: outcome.returnCode,
-      httpStatus: action.ms === undefined ? 0 : 200,
-      fault,
-    });
-    const socket = req.socket;
-    state.held.sockets.add(socket);
-    socket.once('close', () => state.held.sockets.delete(socket));
-    if (action.ms !== undefined) {
-      await sleep(state, action.ms);
-      state.held.sockets.delete(socket);
-      if (!socket.destroyed) sendEnvelope(res, outcome);
+  const committed = { ...entry, orderId, committed: outcome.returnCode, fault };
+  switch (action?.kind) {
+    case 'drop_after_commit':
+      log(state, { ...committed, returnCode: outcome.returnCode, httpStatus: 0 });
+      req.socket.destroy();
+      return;
+    case 'hang_after_commit': {
+      const logged = log(state, {
+        ...committed,
+        returnCode: outcome.returnCode,
+        httpStatus: action.ms === undefined ? 0 : 200,
+      });
+      await answerLate(state, req, res, outcome, action.ms, logged);
+      return;
     }
+    case 'error_after_commit': {
+      const code = action.code ?? (action.status === undefined ? DEFAULT_ERROR_AFTER_COMMIT_CODE : undefined);
+      const status = action.status ?? 200;
+      log(state, { ...committed, returnCode: code ?? null, httpStatus: status });
+      if (code === undefined) sendPlain(res, status);
+      else sendEnvelope(res, result(code), status);
+      return;
+    }
+    case 'unknown_return_code': {
+      const code = action.code ?? DEFAULT_UNKNOWN_RETURN_CODE;
+      log(state, { ...committed, returnCode: code, httpStatus: 200 });
+      sendEnvelope(res, result(code, undefined, 'Unknown error.'));
+      return;
+    }
+    case 'delayed_answer': {
+      const logged = log(state, { ...committed, returnCode: outcome.returnCode, httpStatus: 200 });
+      await answerLate(state, req, res, outcome, action.commit === 'before_delay' ? action.ms : 0, logged);
+      return;
+    }
+    default:
+      log(state, { ...entry, orderId, returnCode: outcome.returnCode, httpStatus: 200, fault });
+      sendEnvelope(res, outcome);
+  }
+}
+
+/** The handlers' view of `state` with the clock fixed at one reading, for one API call. */
+function pinClock(state: SandboxState, at: number): SandboxState {
+  return { ...state, now: () => at };
+}
+
+/**
+ * Holds the connection open and answers after `ms` (never when `ms` is undefined); the log entry's
+ * httpStatus becomes 0 when the client has gone by then.
+ */
+async function answerLate(
+  state: SandboxState,
+  req: IncomingMessage,
+  res: ServerResponse,
+  outcome: ApiResult,
+  ms: number | undefined,
+  logged: RequestLogEntry,
+): Promise<void> {
+  const socket = req.socket;
+  state.held.sockets.add(socket);
+  socket.once('close', () => state.held.sockets.delete(socket));
+  if (ms === undefined) return;
+  await sleep(state, ms);
+  state.held.sockets.delete(socket);
+  if (socket.destroyed || res.destroyed) {
+    logged.httpStatus = 0;
     return;
   }
-  log(state, { ...entry, orderId, returnCode: outcome.returnCode, httpStatus: 200, fault });
   sendEnvelope(res, outcome);
 }
 

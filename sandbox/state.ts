@@ -51,11 +51,23 @@ export interface SandboxConfig {
   baseUrl: string;
 }
 
+/**
+ * Milliseconds since the epoch, synchronously or not. An async clock lets the sandbox follow a
+ * time-skipping test server (`() => testEnv.currentTimeMs()`).
+ */
+export type SandboxClock = () => number | Promise<number>;
+
 /** Everything the request handler works on: config, clock, data, faults and id generation. */
 export interface SandboxState {
   config: SandboxConfig;
   behaviour: SandboxBehaviour;
+  /**
+   * The time the handlers use: a sync clock is read on every call; an async one gives its latest
+   * reading (each API call reads it right before it is applied, see {@link readClock}).
+   */
   now: () => number;
+  /** Reads the clock, awaiting an async one, and makes that reading the latest. */
+  readClock(): Promise<number>;
   store: SandboxStore;
   faults: FaultBook;
   ids: IdFactory;
@@ -72,7 +84,7 @@ export interface SandboxStateOptions {
   merchantName?: string;
   reservationTtlMs?: number;
   regKeyIdleLifetimeMs?: number;
-  now?: () => number;
+  now?: SandboxClock;
   behaviour?: Partial<SandboxBehaviour>;
   baseUrl?: string;
 }
@@ -91,10 +103,12 @@ export function createSandboxState(opts: SandboxStateOptions = {}): SandboxState
     regKeyIdleLifetimeMs: opts.regKeyIdleLifetimeMs ?? 180 * 24 * 3_600_000,
     baseUrl: opts.baseUrl ?? 'http://127.0.0.1:4000',
   };
+  const clock = createClock(opts.now ?? Date.now);
   const state: SandboxState = {
     config,
     behaviour: { ...DEFAULT_BEHAVIOUR, ...opts.behaviour },
-    now: opts.now ?? Date.now,
+    now: clock.now,
+    readClock: clock.read,
     store: new SandboxStore(),
     faults: new FaultBook(createPrng(seed ^ 0x5eed)),
     ids: new IdFactory(createPrng(seed)),
@@ -106,4 +120,37 @@ export function createSandboxState(opts: SandboxStateOptions = {}): SandboxState
     },
   };
   return state;
+}
+
+function checkReading(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw new TypeError(`sandbox clock must return milliseconds, got ${String(value)}`);
+  return value;
+}
+
+/**
+ * Wraps a sync or async clock. An async clock's `now()` is its highest reading so far (the
+ * time-skipping clock never goes back, but readings may resolve out of order), or Date.now() before
+ * the first one.
+ */
+function createClock(source: SandboxClock): { now: () => number; read: () => Promise<number> } {
+  const first = source();
+  if (typeof first === 'number') {
+    checkReading(first);
+    const now = () => checkReading(source());
+    return { now, read: async () => now() };
+  }
+  let latest: number | undefined;
+  const record = (value: number): number => {
+    latest = latest === undefined ? value : Math.max(latest, value);
+    return latest;
+  };
+  Promise.resolve(first).then(
+    (value) => record(checkReading(value)),
+    () => undefined,
+  );
+  return {
+    now: () => latest ?? Date.now(),
+    read: async () => record(checkReading(await source())),
+  };
 }

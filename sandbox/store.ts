@@ -82,7 +82,13 @@ export interface RequestLogEntry {
   orderId?: string;
   /** `null` when no LINE Pay envelope was sent (HTTP error fault, dropped before reply, 404). */
   returnCode: string | null;
+  /** `0` when no reply reached the client (dropped, hung, or the client had gone by a late answer). */
   httpStatus: number;
+  /**
+   * For faults that apply the call and then lose or falsify the answer: the return code of the call
+   * as the sandbox applied it (what really happened), whatever `returnCode` the client was sent.
+   */
+  committed?: string;
   fault?: string;
   at: string;
 }
