@@ -1,23 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { SubscriptionView } from '../../workflows/messages.js';
+import { CHROMIUM_PATH, skipBrowserTest } from '../helpers/chromium.js';
 import '../helpers/quiet-runtime.js';
 import { eventually, type ServiceStack, startServiceStack } from '../helpers/service-stack.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && !process.env.CI) {
-  console.warn(
-    `[e2e] skipping the browser test: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`,
-  );
-}
 const RESULTS = path.resolve('test-results');
 
-describe.skipIf(!haveChromium && !process.env.CI)('approval in a real browser', () => {
+// The one-line notice with the install command comes from global-setup.ts.
+describe.skipIf(skipBrowserTest)('approval in a real browser', () => {
   let stack: ServiceStack;
   let context: BrowserContext;
   let profile: string;
@@ -26,7 +21,7 @@ describe.skipIf(!haveChromium && !process.env.CI)('approval in a real browser', 
     stack = await startServiceStack(inject('temporalAddress'), `e2e-${randomUUID()}`);
     profile = mkdtempSync(path.join(tmpdir(), 'e2e-chromium-'));
     context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
+      executablePath: CHROMIUM_PATH,
       headless: true,
       args: [
         '--headless',

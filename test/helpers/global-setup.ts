@@ -2,6 +2,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { TestProject } from 'vitest/node';
 import { devServerExecutable } from '../../scripts/temporal-binaries.js';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes.js';
+import { CHROMIUM_SKIP_NOTICE, skipBrowserTest } from './chromium.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -16,6 +17,7 @@ declare module 'vitest' {
  * Time-skipping servers are per file (see `time-skipping.ts`): their clock is global to the server.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  if (skipBrowserTest) console.log(CHROMIUM_SKIP_NOTICE);
   const started = Date.now();
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
