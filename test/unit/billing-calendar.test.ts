@@ -479,7 +479,28 @@ describe('properties', () => {
           const cal: BillingCalendar = { anchor, firstCycle, interval: iv, timeZone: tz };
           const direct = addIntervals(anchor, iv, k + m, tz);
           expect(dueAt(cal, firstCycle + k + m)).toBe(direct);
-          expect(dueAt(cal, firstCycle + k + m)).toBe(dueAt(cal, firstCycle + k + m));
+          // Independent oracle from the wall clock: the calendar date n intervals on (month ends
+          // clamped), with the anchor's minutes, seconds and milliseconds.
+          const n = k + m;
+          const due = wall(dueAt(cal, firstCycle + n), tz);
+          const a0 = wall(anchor, tz);
+          if (iv.ms > 0) {
+            expect(dueAt(cal, firstCycle + n) - anchor).toBe(iv.ms * n);
+          } else {
+            const monthIndex = a0.year * 12 + (a0.month - 1) + iv.months * n;
+            const lastDay = new Date(
+              Date.UTC(Math.floor(monthIndex / 12), (monthIndex % 12) + 1, 0),
+            ).getUTCDate();
+            const date = new Date(
+              Date.UTC(Math.floor(monthIndex / 12), monthIndex % 12, Math.min(a0.day, lastDay) + iv.days * n),
+            );
+            expect([due.year, due.month, due.day]).toEqual([
+              date.getUTCFullYear(),
+              date.getUTCMonth() + 1,
+              date.getUTCDate(),
+            ]);
+            expect([due.minute, due.second, due.ms]).toEqual([a0.minute, a0.second, a0.ms]);
+          }
           // Re-basing is only lossless where nothing was clamped or shifted: day ≤ 28 and away
           // from the 01:00-03:00 DST window of New York and London.
           const a = wall(anchor, tz);

@@ -93,7 +93,17 @@ describe('EncryptionCodec', () => {
     const [encoded] = await codec.encode([payloadOf('x')]);
     const data = Buffer.from(encoded!.data!);
     data[data.length - 1] = data[data.length - 1]! ^ 1;
-    const err = await codec.decode([{ ...encoded!, data }]).catch((e: Error) => e);
-    expect(String((err as Error).message)).not.toContain(k1.key.toString('base64'));
+    const err: unknown = await codec.decode([{ ...encoded!, data }]).then(
+      (decoded) => decoded,
+      (e: unknown) => e,
+    );
+    // Decode must reject a tampered payload with the codec's own error, naming the key id only.
+    expect(err).toBeInstanceOf(PayloadDecryptionError);
+    const message = (err as Error).message;
+    expect(message).toBe('encrypted payload failed authentication with key k1');
+    for (const encoding of ['base64', 'hex', 'base64url'] as const) {
+      expect(message).not.toContain(k1.key.toString(encoding));
+      expect(String((err as Error).stack)).not.toContain(k1.key.toString(encoding));
+    }
   });
 });
