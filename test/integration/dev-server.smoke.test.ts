@@ -32,6 +32,24 @@ it('runs a workflow end to end on the real dev server (worker and client over gR
   expect(described.status.name).toBe('COMPLETED');
   // The dev server keeps real history: the activity ran as a scheduled/started/completed triple.
   const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
-  const types = (history.events ?? []).map((e) => e.eventType);
-  expect(types.length).toBeGreaterThanOrEqual(11);
+  const events = history.events ?? [];
+  const scheduled = events.filter((e) => e.activityTaskScheduledEventAttributes);
+  expect(scheduled).toHaveLength(1);
+  const scheduledAttrs = scheduled[0]!.activityTaskScheduledEventAttributes!;
+  expect(scheduledAttrs.activityType?.name).toBe('shout');
+  expect(scheduledAttrs.taskQueue?.name).toBe('smoke-dev-server');
+  const scheduledId = Number(scheduled[0]!.eventId);
+  const started = events.filter((e) => e.activityTaskStartedEventAttributes);
+  const completed = events.filter((e) => e.activityTaskCompletedEventAttributes);
+  expect(started).toHaveLength(1);
+  expect(completed).toHaveLength(1);
+  // The triple belongs together: started and completed point back at the scheduled event, in order.
+  expect(Number(started[0]!.activityTaskStartedEventAttributes!.scheduledEventId)).toBe(scheduledId);
+  expect(Number(started[0]!.activityTaskStartedEventAttributes!.attempt)).toBe(1);
+  const completedAttrs = completed[0]!.activityTaskCompletedEventAttributes!;
+  expect(Number(completedAttrs.scheduledEventId)).toBe(scheduledId);
+  expect(Number(completedAttrs.startedEventId)).toBe(Number(started[0]!.eventId));
+  expect(Number(started[0]!.eventId)).toBeGreaterThan(scheduledId);
+  expect(Number(completed[0]!.eventId)).toBeGreaterThan(Number(started[0]!.eventId));
+  expect(events.at(-1)?.workflowExecutionCompletedEventAttributes).toBeTruthy();
 });
