@@ -1,17 +1,25 @@
 /**
  * The activities the subscription workflow calls, as the workflow sees them. Owned here so workflow
  * code never imports activity code; `activities/` implements this interface.
- * A regKey crosses this boundary only sealed (`SealedRegKey`): even a history read without the payload
- * codec holds no usable key.
+ * A regKey crosses this boundary only sealed (`SealedRegKey`), bound to its subscription instance:
+ * even a history read without the payload codec holds no usable key, and a copied one opens nowhere else.
  */
 import type { PaymentUrl } from './messages.js';
+import type { RecordEventsInput } from './subscription-event.js';
 import type { Currency } from './subscription-input.js';
 
 /** AES-GCM-sealed regKey, opaque to the workflow. */
 export type SealedRegKey = string;
 
+/** Whose regKey it is: the vault's associated data, checked on every open. */
+export interface RegKeyOwner {
+  subscriptionId: string;
+  instanceId: string;
+}
+
 export interface ReserveInput {
   subscriptionId: string;
+  instanceId: string;
   orderId: string;
   productName: string;
   amount: number;
@@ -30,6 +38,7 @@ export interface ReserveResult {
 }
 
 export interface ConfirmApprovalInput {
+  owner: RegKeyOwner;
   transactionId: string;
   orderId: string;
   amount: number;
@@ -43,10 +52,13 @@ export type ConfirmApprovalResult =
       transactionId: string;
       transactionDate?: string;
     }
-  /** LINE Pay refused: the approval is over (expired, declined, already used, …). */
+  /** The customer has not finished approving (1169, 1180 before the window): keep waiting. */
+  | { outcome: 'not_approved'; returnCode?: string; message: string }
+  /** LINE Pay refused or gave no usable regKey: the approval is over; money it took must be refunded. */
   | { outcome: 'rejected'; category: string; returnCode?: string; message: string };
 
 export interface ChargeInput {
+  owner: RegKeyOwner;
   sealedRegKey: SealedRegKey;
   orderId: string;
   productName: string;
@@ -56,27 +68,51 @@ export interface ChargeInput {
 export type ChargeResult =
   | { outcome: 'charged'; transactionId: string; transactionDate?: string; recovered: boolean }
   /** Sent, and LINE Pay has not said whether it charged: resolve by lookup with the same orderId. */
-  | { outcome: 'unknown'; reason: string }
+  | { outcome: 'unknown'; reason: string; returnCode?: string }
+  /** LINE Pay says the orderId is used (1172) but lists no payment under it: a lost decline, or Details lagging. */
+  | { outcome: 'order_used'; reason: string }
   | { outcome: 'declined'; category: 'declined_soft' | 'declined_hard'; returnCode?: string; message: string }
-  | { outcome: 'regkey_dead'; returnCode?: string; message: string };
+  | { outcome: 'regkey_dead'; returnCode?: string; message: string }
+  /** Our channel is misconfigured (1104–1106, unknown codes after a lookup found nothing). */
+  | { outcome: 'merchant_config'; returnCode?: string; message: string };
 
+export interface LookupInput {
+  orderId: string;
+  /** A payment found under the orderId counts only when amount and currency match. */
+  amount: number;
+  currency: Currency;
+}
 export type LookupResult =
   | { found: true; transactionId: string; transactionDate?: string }
-  | { found: false };
+  | { found: false }
+  /** A payment exists under the orderId but for another amount or currency: never ours to record. */
+  | { found: 'mismatch'; transactionId: string; amount?: number; currency?: string };
+
+export type RequestStatusResult = {
+  status: 'waiting' | 'authenticated' | 'canceled_or_expired' | 'failed' | 'completed';
+};
 
 export interface SubscriptionActivities {
-  /** Request API with payType PREAPPROVED. */
+  /** Request API with payType PREAPPROVED; the callback URLs it sends carry a signed token. */
   reservePreapproved(input: ReserveInput): Promise<ReserveResult>;
   /** Confirm API: pays the reserved amount and returns the (sealed) regKey. */
   confirmPreapproved(input: ConfirmApprovalInput): Promise<ConfirmApprovalResult>;
   /** Preapproved payment with one deterministic orderId; never retried under another orderId. */
   chargePreapproved(input: ChargeInput): Promise<ChargeResult>;
-  /** Payment details by orderId: did LINE Pay charge this order? */
-  lookupCharge(input: { orderId: string }): Promise<LookupResult>;
-  /** Refund API, full amount; an already refunded payment counts as done. */
+  /** Payment details by orderId: did LINE Pay charge this order, for this amount? */
+  lookupCharge(input: LookupInput): Promise<LookupResult>;
+  /** Check-payment-request-status: has the customer approved this reservation? */
+  checkRequestStatus(input: { transactionId: string }): Promise<RequestStatusResult>;
+  /** Refund API, full amount unless `amount`; an already refunded payment counts as done. */
   refundPayment(input: {
     transactionId: string;
+    amount?: number;
   }): Promise<{ refundTransactionId?: string; alreadyRefunded: boolean }>;
   /** Expire API; an already dead key counts as done. */
-  expireRegKey(input: { sealedRegKey: SealedRegKey }): Promise<{ alreadyExpired: boolean }>;
+  expireRegKey(input: {
+    owner: RegKeyOwner;
+    sealedRegKey: SealedRegKey;
+  }): Promise<{ alreadyExpired: boolean }>;
+  /** Ledger: stores each event once by id and queues its webhooks. Idempotent. */
+  recordEvents(input: RecordEventsInput): Promise<{ stored: number }>;
 }

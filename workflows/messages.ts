@@ -5,6 +5,8 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { Actor, Currency } from './subscription-input.js';
 
+export { REJECTION_TYPES } from './failure-types.js';
+
 export const SUBSCRIPTION_STATUSES = [
   'pending_approval',
   'active',
@@ -90,10 +92,29 @@ export interface DunningState {
 export interface UnresolvedCharge {
   cycle: number;
   orderId: string;
+  /** `unknown`: no answer; `order_used`: 1172 with no payment listed under the orderId. */
+  phase: 'unknown' | 'order_used';
   since: string;
   lookups: number;
   nextLookupAt?: string;
   lastError?: string;
+}
+
+/** Something only an operator can settle; searchable as `NeedsAttention = true`. */
+export interface NeedsAttention {
+  since: string;
+  reason: string;
+  /** `charge`: an outcome unresolved past its bound (settle with `settleCharge`); `blocked`: LINE Pay refuses our channel. */
+  kind: 'charge' | 'blocked' | 'mismatch';
+}
+
+/** A step LINE Pay keeps refusing for configuration reasons; retried on a timer that a cancel interrupts. */
+export interface BlockedStep {
+  step: string;
+  since: string;
+  retryAt: string;
+  attempts: number;
+  message: string;
 }
 
 export interface PlanChange {
@@ -119,6 +140,8 @@ export interface SubscriptionView {
   regKeyMasked?: string;
   dunning?: DunningState;
   unresolvedCharge?: UnresolvedCharge;
+  needsAttention?: NeedsAttention;
+  blocked?: BlockedStep;
   pausedAt?: string;
   resumeAt?: string;
   cancelAt?: string;
@@ -130,6 +153,8 @@ export interface SubscriptionView {
   audit: AuditEntry[];
   createdAt: string;
   requestFingerprint: string;
+  /** Fixed at the first run; part of every orderId, so a reused subscriptionId never meets old orders. */
+  instanceId: string;
 }
 
 // ---- updates -------------------------------------------------------------------------------
@@ -140,6 +165,8 @@ export interface PaymentLinkInput {
 }
 export interface PaymentLinkResult {
   subscriptionId: string;
+  /** True only for the request that started the subscription; a repeat create sees false. */
+  created: boolean;
   status: SubscriptionStatus;
   paymentUrl?: PaymentUrl;
   expiresAt?: string;
@@ -156,6 +183,8 @@ export interface ConfirmResult {
   charge?: ChargeRecord;
   nextChargeAt?: string;
   message: string;
+  /** A payment the Confirm took without leaving a usable regKey, refunded. */
+  refund?: { transactionId: string; refundTransactionId?: string };
 }
 
 export interface ApprovalCancelInput {
@@ -166,6 +195,8 @@ export interface ApprovalCancelInput {
 export interface CancelInput {
   actor: Actor;
   reason?: string;
+  /** Idempotency key: a repeat with the same id returns the first answer and changes nothing. */
+  requestId?: string;
   /** Keep billing until the current period ends, then cancel instead of charging. */
   atPeriodEnd?: boolean;
 }
@@ -177,6 +208,8 @@ export interface CancelResult {
 export interface PauseInput {
   actor: Actor;
   reason?: string;
+  /** Idempotency key: a repeat with the same id returns the first answer and changes nothing. */
+  requestId?: string;
   /** ISO-8601 instant; without it the subscription stays paused until `resume`. */
   resumeAt?: string;
 }
@@ -188,6 +221,8 @@ export interface PauseResult {
 export interface ResumeInput {
   actor: Actor;
   reason?: string;
+  /** Idempotency key: a repeat with the same id returns the first answer and changes nothing. */
+  requestId?: string;
 }
 export interface ResumeResult {
   status: SubscriptionStatus;
@@ -198,6 +233,8 @@ export interface ResumeResult {
 export interface ChangePlanInput {
   actor: Actor;
   reason?: string;
+  /** Idempotency key: a repeat with the same id returns the first answer and changes nothing. */
+  requestId?: string;
   amount?: number;
   productName?: string;
 }
@@ -210,6 +247,8 @@ export interface ChangePlanResult {
 export interface RetryNowInput {
   actor: Actor;
   reason?: string;
+  /** Idempotency key: a repeat with the same id returns the first answer and changes nothing. */
+  requestId?: string;
 }
 export interface RetryNowResult {
   cycle: number;
@@ -230,13 +269,20 @@ export const resumeUpdate = defineUpdate<ResumeResult, [ResumeInput]>('resume');
 export const changePlanUpdate = defineUpdate<ChangePlanResult, [ChangePlanInput]>('changePlan');
 export const retryNowUpdate = defineUpdate<RetryNowResult, [RetryNowInput]>('retryNow');
 
-export const stateQuery = defineQuery<SubscriptionView>('state');
+export interface SettleChargeInput {
+  actor: Actor;
+  reason: string;
+  requestId?: string;
+  /** What the operator established at LINE Pay for the unresolved charge. */
+  outcome: 'paid' | 'failed';
+  /** Required for `paid`: the LINE Pay transactionId of the payment. */
+  transactionId?: string;
+}
+export interface SettleChargeResult {
+  status: SubscriptionStatus;
+  cycle: number;
+}
+/** Operator: settles a charge whose outcome LINE Pay never established (the `needsAttention` flag). */
+export const settleChargeUpdate = defineUpdate<SettleChargeResult, [SettleChargeInput]>('settleCharge');
 
-/** ApplicationFailure types the workflow's validators and handlers reject with. */
-export const REJECTION_TYPES = {
-  invalidInput: 'InvalidSubscriptionInput',
-  invalidRequest: 'InvalidRequest',
-  invalidState: 'InvalidState',
-  mismatch: 'ApprovalMismatch',
-  conflict: 'SubscriptionConflict',
-} as const;
+export const stateQuery = defineQuery<SubscriptionView>('state');

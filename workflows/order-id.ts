@@ -1,15 +1,32 @@
 /**
  * LINE Pay has no idempotency key: the merchant's `orderId` (unique per channel, ≤100 chars) is the
- * only handle. Ours is a pure function of the subscription, the billing cycle and the number of
- * definite declines so far, so every activity retry, worker crash, continue-as-new and reset sends the
- * same orderId for the same attempt, and a second charge for it is refused with 1172.
+ * only handle. Ours is a pure function of the subscription instance, the billing cycle and the number
+ * of definite failed attempts so far, so every activity retry, worker crash, continue-as-new and reset
+ * sends the same orderId for the same attempt, and a second charge for it is refused with 1172.
+ * The instance part (fixed at the first run) keeps a reused subscriptionId from meeting old orders.
  * Never derive it from runId or activityId: both change across continue-as-new and retries.
  */
-export function chargeOrderId(subscriptionId: string, cycle: number, declinedAttempts: number): string {
-  checkParts(subscriptionId, cycle, declinedAttempts);
-  return declinedAttempts === 0
-    ? `${subscriptionId}-c${cycle}`
-    : `${subscriptionId}-c${cycle}-a${declinedAttempts}`;
+export function chargeOrderId(
+  subscriptionId: string,
+  instanceId: string,
+  cycle: number,
+  declinedAttempts: number,
+): string {
+  checkParts(subscriptionId, instanceId, cycle, declinedAttempts);
+  const base = `${subscriptionId}-${instanceId}-c${cycle}`;
+  return declinedAttempts === 0 ? base : `${base}-a${declinedAttempts}`;
+}
+
+/** Every orderId a cycle's charges have used before attempt `attempt`: looked up before a new one. */
+export function earlierChargeOrderIds(
+  subscriptionId: string,
+  instanceId: string,
+  cycle: number,
+  attempt: number,
+): string[] {
+  const ids: string[] = [];
+  for (let k = 0; k < attempt; k += 1) ids.push(chargeOrderId(subscriptionId, instanceId, cycle, k));
+  return ids;
 }
 
 /**
@@ -17,28 +34,52 @@ export function chargeOrderId(subscriptionId: string, cycle: number, declinedAtt
  * a re-approval for an overdue cycle n is reservation k (1, 2, … each time the 20-minute payment URL
  * lapses) and pays cycle n through Confirm.
  */
-export function reservationOrderId(subscriptionId: string, cycle: number, reservation: number): string {
-  checkParts(subscriptionId, cycle, reservation);
-  return reservation === 0 ? `${subscriptionId}-c${cycle}` : `${subscriptionId}-c${cycle}-r${reservation}`;
+export function reservationOrderId(
+  subscriptionId: string,
+  instanceId: string,
+  cycle: number,
+  reservation: number,
+): string {
+  checkParts(subscriptionId, instanceId, cycle, reservation);
+  const base = `${subscriptionId}-${instanceId}-c${cycle}`;
+  return reservation === 0 ? base : `${base}-r${reservation}`;
 }
 
-const ORDER_ID = /^([A-Za-z0-9_-]{1,64})-c(0|[1-9]\d*)(?:-([ar])([1-9]\d*))?$/;
+/** 8 lowercase hex characters, from the first run's id: the same in every run of one subscription. */
+export function instanceIdFrom(firstExecutionRunId: string): string {
+  const hex = firstExecutionRunId.toLowerCase().replace(/[^0-9a-f]/g, '');
+  if (hex.length < 8) throw new Error('firstExecutionRunId must hold at least 8 hex digits');
+  return hex.slice(0, 8);
+}
+
+const ORDER_ID = /^([A-Za-z0-9_-]{1,64})-([0-9a-f]{8})-c(0|[1-9]\d*)(?:-([ar])([1-9]\d*))?(?:-t\d+)?$/;
 
 /** Reads an orderId back into its parts; `undefined` for ids we did not make. */
-export function parseOrderId(
-  orderId: string,
-):
-  | { subscriptionId: string; cycle: number; kind: 'charge' | 'reservation' | 'first'; n: number }
+export function parseOrderId(orderId: string):
+  | {
+      subscriptionId: string;
+      instanceId: string;
+      cycle: number;
+      kind: 'charge' | 'reservation' | 'first';
+      n: number;
+    }
   | undefined {
   const m = ORDER_ID.exec(orderId);
   if (!m) return undefined;
-  const kind = m[3] === 'a' ? 'charge' : m[3] === 'r' ? 'reservation' : 'first';
-  return { subscriptionId: m[1]!, cycle: Number(m[2]), kind, n: m[4] === undefined ? 0 : Number(m[4]) };
+  const kind = m[4] === 'a' ? 'charge' : m[4] === 'r' ? 'reservation' : 'first';
+  return {
+    subscriptionId: m[1]!,
+    instanceId: m[2]!,
+    cycle: Number(m[3]),
+    kind,
+    n: m[5] === undefined ? 0 : Number(m[5]),
+  };
 }
 
-function checkParts(subscriptionId: string, cycle: number, n: number): void {
+function checkParts(subscriptionId: string, instanceId: string, cycle: number, n: number): void {
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(subscriptionId))
     throw new Error('subscriptionId must be 1-64 chars of [A-Za-z0-9_-]');
+  if (!/^[0-9a-f]{8}$/.test(instanceId)) throw new Error('instanceId must be 8 lowercase hex digits');
   if (!Number.isSafeInteger(cycle) || cycle < 0)
     throw new Error(`cycle must be a non-negative integer, got ${cycle}`);
   if (!Number.isSafeInteger(n) || n < 0) throw new Error(`attempt must be a non-negative integer, got ${n}`);

@@ -8,10 +8,13 @@ export const SubscriptionStatusKey = defineSearchAttributeKey('SubscriptionStatu
 export const NextChargeAtKey = defineSearchAttributeKey('NextChargeAt', 'DATETIME');
 export const CustomerIdKey = defineSearchAttributeKey('CustomerId', 'KEYWORD');
 export const BillingCycleKey = defineSearchAttributeKey('BillingCycle', 'INT');
+/** True while something only an operator can settle is open (unresolved charge, blocked channel). */
+export const NeedsAttentionKey = defineSearchAttributeKey('NeedsAttention', 'BOOL');
 
 export const SEARCH_ATTRIBUTE_KEYS = [
   SubscriptionStatusKey,
   NextChargeAtKey,
   CustomerIdKey,
   BillingCycleKey,
+  NeedsAttentionKey,
 ] as const;

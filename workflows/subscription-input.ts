@@ -12,6 +12,39 @@ export const DEFAULT_REAPPROVAL_TIMEOUT = 'P7D';
 /** Retry offsets after the first soft decline of a cycle. */
 export const DEFAULT_DUNNING_SCHEDULE = ['P1D', 'P3D', 'P5D', 'P7D'] as const;
 
+/** Default largest charge per currency, in the currency's unit: catches unit bugs (cents for TWD) and typos. */
+export const DEFAULT_MAX_AMOUNTS: Readonly<Record<Currency, number>> = {
+  TWD: 500_000,
+  THB: 500_000,
+  USD: 10_000,
+};
+/** Above this nothing is configurable: LINE Pay's own limits bite long before. */
+export const ABSOLUTE_MAX_AMOUNT = 100_000_000;
+/** Intervals shorter than this are for sandboxes and demos. */
+export const ONE_DAY_MS = 86_400_000;
+
+/**
+ * Limits that catch billing mistakes. The client applies its configured limits and records them in the
+ * input; the workflow checks the recorded ones again (or these defaults when none were recorded).
+ */
+export interface BillingLimits {
+  /** Largest amount per charge, per currency. */
+  maxAmount: Readonly<Record<Currency, number>>;
+  /** Currencies the LINE Pay channel has (others get 1178 from LINE Pay). */
+  currencies: readonly Currency[];
+  /** Intervals under one day: only with LINEPAY_ENV=sandbox or ALLOW_SHORT_INTERVALS=true. */
+  allowShortIntervals: boolean;
+  /** A plan increase above this share of the current amount needs the customer's re-approval (0.2 = 20%). */
+  planIncreaseReapprovalShare: number;
+}
+
+export const DEFAULT_BILLING_LIMITS: BillingLimits = {
+  maxAmount: DEFAULT_MAX_AMOUNTS,
+  currencies: CURRENCIES,
+  allowShortIntervals: false,
+  planIncreaseReapprovalShare: 0.2,
+};
+
 /** Who asked for a change: recorded in the audit trail with every transition. */
 export interface Actor {
   kind: 'customer' | 'merchant' | 'operator' | 'system';
@@ -44,6 +77,8 @@ export interface SubscriptionInput {
   reapprovalTimeout?: string;
   redirectUrls: RedirectUrls;
   actor?: Actor;
+  /** The limits the client checked this input against; the workflow checks them again. */
+  limits?: BillingLimits;
   /**
    * Digest of the merchant's create request, set by the client library. A repeated create with the
    * same subscriptionId must carry the same fingerprint, or it is a conflict.
@@ -74,9 +109,10 @@ export class SubscriptionInputError extends Error {
 const SUBSCRIPTION_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_PRODUCT_NAME = 4000;
 const MAX_CUSTOMER_ID = 256;
-const MAX_URL = 450; // LINE Pay allows 500; leave room for the appended transactionId and orderId.
-/** Above this LINE Pay's own limits bite; a bigger number is a units bug (e.g. cents for TWD). */
-const MAX_AMOUNT = 100_000_000;
+/**
+ * LINE Pay allows 500; the reserve activity appends `&reservation=<orderId ≤ 100>&token=<22>` (≤ 140).
+ */
+const MAX_URL = 360;
 
 function fail(field: string, message: string): never {
   throw new SubscriptionInputError(`${field}: ${message}`, field);
@@ -98,6 +134,63 @@ function checkUrl(field: string, value: unknown): string {
   return value;
 }
 
+/** At most `max` code points of `text`: never splits a surrogate pair (an emoji) in half. */
+export function truncateCodePoints(text: string, max: number): string {
+  let count = 0;
+  let end = 0;
+  for (const ch of text) {
+    if (count === max) return text.slice(0, end);
+    count += 1;
+    end += ch.length;
+  }
+  return text;
+}
+
+/** Checks limits handed in (config or a recorded input); a malformed set is refused, never loosened. */
+export function checkBillingLimits(limits: unknown, field = 'limits'): BillingLimits {
+  if (limits === null || typeof limits !== 'object') fail(field, 'must be an object');
+  const l = limits as Partial<BillingLimits>;
+  if (!Array.isArray(l.currencies) || l.currencies.length === 0)
+    fail(`${field}.currencies`, 'must list at least one currency');
+  for (const c of l.currencies) {
+    if (!CURRENCIES.includes(c)) fail(`${field}.currencies`, `must be among ${CURRENCIES.join(', ')}`);
+  }
+  if (l.maxAmount === null || typeof l.maxAmount !== 'object') fail(`${field}.maxAmount`, 'is required');
+  const maxAmount = {} as Record<Currency, number>;
+  for (const c of CURRENCIES) {
+    const v = (l.maxAmount as Record<string, unknown>)[c];
+    if (!Number.isSafeInteger(v) || (v as number) < 1 || (v as number) > ABSOLUTE_MAX_AMOUNT) {
+      fail(`${field}.maxAmount.${c}`, `must be an integer between 1 and ${ABSOLUTE_MAX_AMOUNT}`);
+    }
+    maxAmount[c] = v as number;
+  }
+  if (typeof l.allowShortIntervals !== 'boolean') fail(`${field}.allowShortIntervals`, 'must be a boolean');
+  const share = l.planIncreaseReapprovalShare;
+  if (typeof share !== 'number' || !Number.isFinite(share) || share < 0 || share > 100) {
+    fail(`${field}.planIncreaseReapprovalShare`, 'must be a number between 0 and 100');
+  }
+  return {
+    maxAmount,
+    currencies: [...l.currencies],
+    allowShortIntervals: l.allowShortIntervals,
+    planIncreaseReapprovalShare: share,
+  };
+}
+
+/** Refuses an amount above the limit for its currency (create and plan changes alike). */
+export function checkAmount(
+  amount: number,
+  currency: Currency,
+  limits: BillingLimits,
+  field = 'amount',
+): void {
+  if (!Number.isSafeInteger(amount) || amount <= 0) {
+    fail(field, "must be a positive integer in the currency's unit");
+  }
+  const max = limits.maxAmount[currency];
+  if (amount > max) fail(field, `must be at most ${max} ${currency}`);
+}
+
 export function isSubscriptionId(value: unknown): value is string {
   return typeof value === 'string' && SUBSCRIPTION_ID.test(value);
 }
@@ -106,8 +199,12 @@ export function isSubscriptionId(value: unknown): value is string {
  * Checks and normalizes a subscription request. Pure and deterministic: the workflow runs it again on
  * start, so an input that slipped past a client still fails fast with the same message.
  */
-export function normalizeSubscriptionInput(raw: SubscriptionInput): NormalizedSubscriptionInput {
+export function normalizeSubscriptionInput(
+  raw: SubscriptionInput,
+  limitsGiven?: BillingLimits,
+): NormalizedSubscriptionInput {
   if (raw === null || typeof raw !== 'object') fail('input', 'must be an object');
+  const limits = checkBillingLimits(limitsGiven ?? raw.limits ?? DEFAULT_BILLING_LIMITS);
   if (!isSubscriptionId(raw.subscriptionId))
     fail('subscriptionId', 'must be 1-64 characters of [A-Za-z0-9_-]');
   if (typeof raw.customerId !== 'string' || raw.customerId.trim().length === 0)
@@ -121,13 +218,25 @@ export function normalizeSubscriptionInput(raw: SubscriptionInput): NormalizedSu
   if (!Number.isSafeInteger(raw.amount) || raw.amount <= 0) {
     fail('amount', "must be a positive integer in the currency's unit");
   }
-  if (raw.amount > MAX_AMOUNT) fail('amount', `must be at most ${MAX_AMOUNT}`);
   if (!CURRENCIES.includes(raw.currency)) fail('currency', `must be one of ${CURRENCIES.join(', ')}`);
+  if (!limits.currencies.includes(raw.currency)) {
+    fail('currency', `is not enabled for this LINE Pay channel (enabled: ${limits.currencies.join(', ')})`);
+  }
+  checkAmount(raw.amount, raw.currency, limits);
   if (typeof raw.interval !== 'string') fail('interval', 'is required');
+  let interval: ReturnType<typeof parseInterval>;
   try {
-    parseInterval(raw.interval);
+    interval = parseInterval(raw.interval);
   } catch (err) {
     fail('interval', (err as Error).message);
+  }
+  if (
+    !limits.allowShortIntervals &&
+    interval.months === 0 &&
+    interval.days === 0 &&
+    interval.ms < ONE_DAY_MS
+  ) {
+    fail('interval', 'must be at least one day (shorter intervals only with LINEPAY_ENV=sandbox)');
   }
   const timeZone = raw.timeZone ?? DEFAULT_TIME_ZONE;
   if (typeof timeZone !== 'string' || !isValidTimeZone(timeZone))
@@ -178,6 +287,7 @@ export function normalizeSubscriptionInput(raw: SubscriptionInput): NormalizedSu
     reapprovalTimeout,
     redirectUrls,
     actor: raw.actor ?? { kind: 'merchant' },
+    limits,
     requestFingerprint: typeof raw.requestFingerprint === 'string' ? raw.requestFingerprint : '',
   };
   if (raw.billingAnchor !== undefined) out.billingAnchor = new Date(raw.billingAnchor).toISOString();

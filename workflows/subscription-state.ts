@@ -1,44 +1,92 @@
 /**
- * The subscription's state and the pure rules over it: transitions with their audit trail, the
- * validators behind every update, dunning and plan-change arithmetic. The workflow is a thin script
- * on top; everything here is unit-testable without Temporal.
+ * The subscription's state and the pure rules over it: transitions along the declared table with
+ * their audit trail and events, calendar and dunning arithmetic, and the read model. Everything the
+ * workflow must remember lives here, requests included, so continue-as-new carries it whole.
+ * Unit-testable without Temporal.
  */
-import { ApplicationFailure } from '@temporalio/common';
 import { type BillingCalendar, dueAt, firstCycleDueAtOrAfter, parseInterval } from './billing-calendar.js';
 import { parseDuration } from './duration.js';
-import {
-  type ApprovalCancelInput,
-  type AuditEntry,
-  type CancelInput,
-  type ChangePlanInput,
-  type ChargeRecord,
-  type ConfirmInput,
-  type DunningState,
-  type PauseInput,
-  type PaymentLinkInput,
-  type PlanChange,
-  REJECTION_TYPES,
-  type Reservation,
-  type ResumeInput,
-  type RetryNowInput,
-  type SubscriptionStatus,
-  type SubscriptionView,
-  TERMINAL_STATUSES,
-  type UnresolvedCharge,
+import type {
+  AuditEntry,
+  BlockedStep,
+  ChargeRecord,
+  ConfirmResult,
+  DunningState,
+  NeedsAttention,
+  PlanChange,
+  Reservation,
+  SubscriptionStatus,
+  SubscriptionView,
+  UnresolvedCharge,
 } from './messages.js';
+import { TERMINAL_STATUSES } from './messages.js';
+import { chargeOrderId, earlierChargeOrderIds } from './order-id.js';
+import { eventId, type SubscriptionEvent, type SubscriptionEventType } from './subscription-event.js';
 import type { Actor, Currency, NormalizedSubscriptionInput } from './subscription-input.js';
+import { canTransition, IllegalTransitionError } from './subscription-machine.js';
 
 const MAX_CHARGES_KEPT = 24;
 const MAX_AUDIT_KEPT = 60;
 const MAX_SKIPPED_KEPT = 24;
-const MAX_AMOUNT = 100_000_000;
+const MAX_APPLIED_KEPT = 32;
+const MAX_CONFIRM_RESULTS_KEPT = 4;
+
+/** A LINE Pay payment URL lives 20 minutes. */
+export const RESERVATION_LIFETIME_MS = 20 * 60_000;
+/** Payment links per cycle: each is a LINE Pay Request, spent from the channel's rate limit. */
+export const MAX_RESERVATIONS_PER_CYCLE = 10;
+
+/** Limits the workflow enforces whatever the caller sends; carried in state. */
+export interface SubscriptionLimits {
+  /** A plan increase above this share of the current amount needs the customer's re-approval. */
+  planIncreaseConsentShare: number;
+}
+export const DEFAULT_LIMITS: SubscriptionLimits = { planIncreaseConsentShare: 0.2 };
+
+/** A charge of one cycle, from creation to settlement: it survives continue-as-new. */
+export interface ChargeAttempt {
+  cycle: number;
+  /** Definite failed attempts before this one: the `-a<k>` of the orderId. */
+  attempt: number;
+  orderId: string;
+  amount: number;
+  currency: Currency;
+  productName: string;
+  dueAt: string;
+  /**
+   * `sending`: the next step sends (or re-sends, same orderId); `unknown`: sent, no answer, look up;
+   * `order_used`: 1172 and no payment listed, look up until Details catches up, then count it failed.
+   */
+  phase: 'sending' | 'unknown' | 'order_used';
+  /** True once a request may have reached LINE Pay: from then on only a lookup may settle it. */
+  sent: boolean;
+  /** Earlier orderIds of this cycle were looked up and none was paid (attempt > 0 only). */
+  priorsChecked: boolean;
+  since: string;
+  lookups: number;
+  nextLookupAt?: string | undefined;
+  lastError?: string | undefined;
+}
+
+/** Requests accepted by a handler and not yet carried out by the main loop. */
+export interface PendingRequests {
+  /** Orders the requests: the one accepted first is served first. */
+  seq: number;
+  confirm?: { transactionId: string; orderId: string; reservation: Reservation; seq: number } | undefined;
+  approvalCancel?: { transactionId: string; seq: number } | undefined;
+  cancelNow?: { actor: Actor; reason: string; seq: number; requestId?: string | undefined } | undefined;
+  retryNow?: boolean | undefined;
+  reservationWanted?: boolean | undefined;
+}
 
 /** Everything the workflow knows; carried whole across continue-as-new. */
 export interface SubscriptionState {
   input: NormalizedSubscriptionInput;
+  instanceId: string;
+  limits: SubscriptionLimits;
   status: SubscriptionStatus;
   plan: { productName: string; amount: number; currency: Currency };
-  pendingPlanChange?: PlanChange | undefined;
+  pendingPlanChange?: (PlanChange & { needsConsent?: boolean }) | undefined;
   /** Set at approval: where every due date is computed from. */
   calendar?: { anchor: string; firstCycle: number } | undefined;
   /** The cycle being billed, or next to bill. */
@@ -46,13 +94,23 @@ export interface SubscriptionState {
   paidCycles: number;
   nextChargeAt?: string | undefined;
   reservation?: Reservation | undefined;
-  /** Re-approval reservations made for the current cycle (their orderIds end in -r1, -r2, …). */
+  /** Reservations made for the current cycle (their orderIds end in -r1, -r2, …). */
   reservationsForCycle: number;
   reapprovalDeadline?: string | undefined;
   sealedRegKey?: string | undefined;
   regKeyMasked?: string | undefined;
+  /** The held regKey must be expired at LINE Pay before anything else happens. */
+  retireRegKey: boolean;
   dunning?: DunningState | undefined;
-  unresolved?: UnresolvedCharge | undefined;
+  charge?: ChargeAttempt | undefined;
+  /** A payment that bought nothing (a Confirm without a usable regKey) to look up and refund. */
+  refundDue?: { orderId: string; amount: number; currency: Currency } | undefined;
+  /** Why the pending confirm failed; its answer goes out once `refundDue` is settled. */
+  confirmFailure?: string | undefined;
+  /** Earlier orderIds of a cycle to look up before a new attempt or a re-approval. */
+  priorLookup?: { cycle: number; orderIds: string[]; amount: number } | undefined;
+  blocked?: BlockedStep | undefined;
+  attention?: NeedsAttention | undefined;
   pausedAt?: string | undefined;
   resumeAt?: string | undefined;
   /** Cancel at period end: billing stops at this instant instead of charging. */
@@ -60,6 +118,14 @@ export interface SubscriptionState {
   cancelAtRequest?: { actor: Actor; reason: string } | undefined;
   canceledAt?: string | undefined;
   cancelReason?: string | undefined;
+  requests: PendingRequests;
+  /** Answers of confirms, by the request's seq, for the handlers waiting on them. */
+  confirmResults: { seq: number; result: ConfirmResult }[];
+  /** Lifecycle updates already applied, by request id: a repeat gets the first answer. */
+  applied: { requestId: string; result: unknown }[];
+  /** paymentLink requests answered; the first one created the subscription. */
+  linksIssued: number;
+  events: { nextSequence: number; outbox: SubscriptionEvent[] };
   skippedCycles: number[];
   charges: ChargeRecord[];
   totalCharged: number;
@@ -67,14 +133,27 @@ export interface SubscriptionState {
   createdAt: string;
 }
 
-export function initialState(input: NormalizedSubscriptionInput, now: number): SubscriptionState {
+export function initialState(
+  input: NormalizedSubscriptionInput,
+  instanceId: string,
+  now: number,
+  limits: SubscriptionLimits = DEFAULT_LIMITS,
+): SubscriptionState {
   const state: SubscriptionState = {
     input,
+    instanceId,
+    limits,
     status: 'pending_approval',
     plan: { productName: input.productName, amount: input.amount, currency: input.currency },
     cycle: 0,
     paidCycles: 0,
     reservationsForCycle: 0,
+    retireRegKey: false,
+    requests: { seq: 0 },
+    confirmResults: [],
+    applied: [],
+    linksIssued: 0,
+    events: { nextSequence: 1, outbox: [] },
     skippedCycles: [],
     charges: [],
     totalCharged: 0,
@@ -99,7 +178,61 @@ export function isTerminal(status: SubscriptionStatus): boolean {
   return TERMINAL_STATUSES.includes(status);
 }
 
-/** Moves to `to` and records who and why. A same-status entry records a non-status change (plan). */
+export function awaitingApproval(state: SubscriptionState): boolean {
+  return state.status === 'pending_approval' || state.status === 'reapproval_required';
+}
+
+/** Appends an event with the next sequence number; the ledger activity stores it. */
+export function emit(
+  state: SubscriptionState,
+  type: SubscriptionEventType,
+  data: Record<string, unknown>,
+  now: number,
+): SubscriptionEvent {
+  const sequence = state.events.nextSequence;
+  state.events.nextSequence += 1;
+  const event: SubscriptionEvent = {
+    id: eventId(state.instanceId, sequence),
+    type,
+    subscriptionId: state.input.subscriptionId,
+    instanceId: state.instanceId,
+    sequence,
+    occurredAt: iso(now),
+    data,
+  };
+  state.events.outbox.push(event);
+  return event;
+}
+
+/** The event entering a status raises, if any. */
+function statusEvent(from: SubscriptionStatus, to: SubscriptionStatus): SubscriptionEventType | undefined {
+  if (from === to) return undefined;
+  switch (to) {
+    case 'active':
+      return from === 'paused'
+        ? 'subscription.resumed'
+        : from === 'past_due'
+          ? undefined
+          : 'subscription.activated';
+    case 'past_due':
+      return 'subscription.past_due';
+    case 'reapproval_required':
+      return 'subscription.reapproval_required';
+    case 'paused':
+      return 'subscription.paused';
+    case 'canceled':
+      return 'subscription.canceled';
+    case 'completed':
+      return 'subscription.completed';
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Moves to `to` along the declared table, records who and why, and raises the status's event.
+ * A same-status entry records a change that keeps the status (a plan change, a retry).
+ */
 export function transition(
   state: SubscriptionState,
   to: SubscriptionStatus,
@@ -107,11 +240,29 @@ export function transition(
   reason: string,
   now: number,
 ): void {
-  const entry: AuditEntry = { at: iso(now), from: state.status, to, actor, reason };
-  if (state.status !== 'pending_approval') entry.cycle = state.cycle;
+  const from = state.status;
+  if (!canTransition(from, to)) throw new IllegalTransitionError(from, to);
+  const entry: AuditEntry = { at: iso(now), from, to, actor, reason };
+  if (from !== 'pending_approval') entry.cycle = state.cycle;
   state.audit.push(entry);
   if (state.audit.length > MAX_AUDIT_KEPT) state.audit.splice(0, state.audit.length - MAX_AUDIT_KEPT);
   state.status = to;
+  const type = statusEvent(from, to);
+  if (type !== undefined) {
+    emit(
+      state,
+      type,
+      {
+        from,
+        to,
+        reason,
+        actor: actor.kind,
+        cycle: state.cycle,
+        ...(to === 'canceled' && state.cancelReason ? { cancelReason: state.cancelReason } : {}),
+      },
+      now,
+    );
+  }
 }
 
 export function calendarOf(state: SubscriptionState): BillingCalendar {
@@ -144,18 +295,36 @@ export function startCalendar(state: SubscriptionState, approvedAt: number): voi
   state.nextChargeAt = dueAtIso(state, state.cycle);
 }
 
-export function recordCharge(state: SubscriptionState, charge: ChargeRecord): void {
+export function recordCharge(state: SubscriptionState, charge: ChargeRecord, now: number): void {
   state.charges.push(charge);
   if (state.charges.length > MAX_CHARGES_KEPT)
     state.charges.splice(0, state.charges.length - MAX_CHARGES_KEPT);
   state.totalCharged += charge.amount;
   state.paidCycles += 1;
+  emit(
+    state,
+    'charge.succeeded',
+    {
+      cycle: charge.cycle,
+      orderId: charge.orderId,
+      transactionId: charge.transactionId,
+      amount: charge.amount,
+      currency: charge.currency,
+      kind: charge.kind,
+      status: 'succeeded',
+      returnCode: '0000',
+      recovered: charge.recovered,
+    },
+    now,
+  );
 }
 
 /** Advances to the next cycle after `state.cycle` was paid. */
 export function advanceCycle(state: SubscriptionState): void {
   state.cycle += 1;
   state.dunning = undefined;
+  state.reservationsForCycle = 0;
+  state.requests.retryNow = undefined;
   state.nextChargeAt = dueAtIso(state, state.cycle);
 }
 
@@ -172,7 +341,7 @@ export function applyDuePlanChange(state: SubscriptionState, cycle: number): boo
   return true;
 }
 
-/** Records a definite soft decline; returns when to retry, or `undefined` when dunning is exhausted. */
+/** Records a definite failed attempt; returns when to retry, or `undefined` when dunning is exhausted. */
 export function recordSoftDecline(
   state: SubscriptionState,
   now: number,
@@ -197,144 +366,48 @@ export function recordSoftDecline(
   return d.nextRetryAt;
 }
 
-/** Definite declines of the current cycle so far: the attempt number in the orderId. */
+/** Definite failed attempts of the current cycle so far: the attempt number in the orderId. */
 export function declinedAttempts(state: SubscriptionState): number {
   return state.dunning && state.dunning.cycle === state.cycle ? state.dunning.declines : 0;
 }
 
-// ---- validators: throw an ApplicationFailure to reject an update without touching history ----
-
-function reject(type: string, message: string): never {
-  throw ApplicationFailure.create({ type, message, nonRetryable: true });
-}
-
-function checkActor(actor: unknown): void {
-  const a = actor as Actor | undefined;
-  if (!a || typeof a !== 'object' || !['customer', 'merchant', 'operator', 'system'].includes(a.kind)) {
-    reject(REJECTION_TYPES.invalidRequest, 'actor.kind must be customer, merchant, operator or system');
+/** Opens the charge of the current cycle (plan changes due by now apply first). */
+export function openCharge(state: SubscriptionState, now: number): ChargeAttempt {
+  const cycle = state.cycle;
+  if (applyDuePlanChange(state, cycle)) {
+    transition(state, state.status, { kind: 'system' }, `plan change effective from cycle ${cycle}`, now);
   }
-}
-
-function checkNotTerminal(state: SubscriptionState): void {
-  if (isTerminal(state.status)) reject(REJECTION_TYPES.invalidState, `subscription is ${state.status}`);
-}
-
-export function validateConfirm(state: SubscriptionState, input: ConfirmInput, confirming: boolean): void {
-  if (!input || typeof input.transactionId !== 'string' || typeof input.orderId !== 'string') {
-    reject(REJECTION_TYPES.invalidRequest, 'transactionId and orderId are required');
+  const attempt = declinedAttempts(state);
+  const charge: ChargeAttempt = {
+    cycle,
+    attempt,
+    orderId: chargeOrderId(state.input.subscriptionId, state.instanceId, cycle, attempt),
+    amount: state.plan.amount,
+    currency: state.plan.currency,
+    productName: state.plan.productName,
+    dueAt: state.nextChargeAt ?? iso(now),
+    phase: 'sending',
+    sent: false,
+    priorsChecked: attempt === 0,
+    since: iso(now),
+    lookups: 0,
+  };
+  state.charge = charge;
+  state.requests.retryNow = undefined;
+  if (attempt > 0) {
+    state.priorLookup = {
+      cycle,
+      orderIds: earlierChargeOrderIds(state.input.subscriptionId, state.instanceId, cycle, attempt),
+      amount: charge.amount,
+    };
   }
-  if (state.status !== 'pending_approval' && state.status !== 'reapproval_required') {
-    reject(REJECTION_TYPES.invalidState, `subscription is ${state.status}, not awaiting approval`);
-  }
-  const r = state.reservation;
-  if (!r || r.transactionId !== input.transactionId || r.orderId !== input.orderId) {
-    reject(
-      REJECTION_TYPES.mismatch,
-      'transactionId and orderId do not match this subscription’s payment request',
-    );
-  }
-  if (confirming) reject(REJECTION_TYPES.invalidState, 'this approval is already being confirmed');
-}
-
-export function validatePaymentLink(state: SubscriptionState, input: PaymentLinkInput): void {
-  if (
-    input?.requestFingerprint !== undefined &&
-    input.requestFingerprint !== state.input.requestFingerprint
-  ) {
-    reject(
-      REJECTION_TYPES.conflict,
-      `subscription ${state.input.subscriptionId} exists with different terms`,
-    );
-  }
-}
-
-export function validateCancelApproval(
-  state: SubscriptionState,
-  input: ApprovalCancelInput,
-  confirming: boolean,
-): void {
-  if (state.status !== 'pending_approval' && state.status !== 'reapproval_required') {
-    reject(REJECTION_TYPES.invalidState, `subscription is ${state.status}`);
-  }
-  const r = state.reservation;
-  if (input?.transactionId !== undefined && r && input.transactionId !== r.transactionId) {
-    reject(REJECTION_TYPES.mismatch, 'transactionId does not match this subscription');
-  }
-  if (confirming) reject(REJECTION_TYPES.invalidState, 'approval is being confirmed');
-}
-
-export function validateCancel(state: SubscriptionState, input: CancelInput): void {
-  checkActor(input?.actor);
-  checkNotTerminal(state);
-  if (input.atPeriodEnd) {
-    if (state.status === 'pending_approval') {
-      reject(
-        REJECTION_TYPES.invalidState,
-        'a subscription awaiting approval has no period to end; cancel it now',
-      );
-    }
-    if (state.cancelAt !== undefined)
-      reject(REJECTION_TYPES.invalidState, `already canceling at ${state.cancelAt}`);
-  }
-}
-
-export function validatePause(state: SubscriptionState, input: PauseInput, now: number): void {
-  checkActor(input?.actor);
-  if (state.status !== 'active')
-    reject(REJECTION_TYPES.invalidState, `only an active subscription can pause (it is ${state.status})`);
-  if (input.resumeAt !== undefined) {
-    const t = Date.parse(input.resumeAt);
-    if (typeof input.resumeAt !== 'string' || Number.isNaN(t))
-      reject(REJECTION_TYPES.invalidRequest, 'resumeAt must be an ISO-8601 instant');
-    if (t <= now) reject(REJECTION_TYPES.invalidRequest, 'resumeAt must be in the future');
-  }
-}
-
-export function validateResume(state: SubscriptionState, input: ResumeInput): void {
-  checkActor(input?.actor);
-  if (state.status !== 'paused')
-    reject(REJECTION_TYPES.invalidState, `only a paused subscription can resume (it is ${state.status})`);
-}
-
-export function validateChangePlan(state: SubscriptionState, input: ChangePlanInput): void {
-  checkActor(input?.actor);
-  checkNotTerminal(state);
-  if (state.status === 'pending_approval') {
-    reject(
-      REJECTION_TYPES.invalidState,
-      'the plan of a subscription awaiting approval cannot change; create a new one',
-    );
-  }
-  if (input.amount === undefined && input.productName === undefined) {
-    reject(REJECTION_TYPES.invalidRequest, 'give amount, productName or both');
-  }
-  if (
-    input.amount !== undefined &&
-    (!Number.isSafeInteger(input.amount) || input.amount <= 0 || input.amount > MAX_AMOUNT)
-  ) {
-    reject(REJECTION_TYPES.invalidRequest, "amount must be a positive integer in the currency's unit");
-  }
-  if (
-    input.productName !== undefined &&
-    (typeof input.productName !== 'string' || !input.productName.trim() || input.productName.length > 4000)
-  ) {
-    reject(REJECTION_TYPES.invalidRequest, 'productName must be 1-4000 characters');
-  }
-}
-
-export function validateRetryNow(state: SubscriptionState, input: RetryNowInput): void {
-  checkActor(input?.actor);
-  if (state.status !== 'past_due')
-    reject(REJECTION_TYPES.invalidState, `retryNow is for subscriptions in dunning (it is ${state.status})`);
+  return charge;
 }
 
 /** The first cycle a plan change can touch: never one whose charge has started. */
-export function planChangeEffectiveCycle(state: SubscriptionState, chargeInFlight: boolean): number {
+export function planChangeEffectiveCycle(state: SubscriptionState): number {
   const busy =
-    chargeInFlight ||
-    state.dunning !== undefined ||
-    state.unresolved !== undefined ||
-    state.status === 'reapproval_required';
+    state.charge !== undefined || state.dunning !== undefined || state.status === 'reapproval_required';
   return busy ? state.cycle + 1 : state.cycle;
 }
 
@@ -353,10 +426,70 @@ export function resumeCalendar(state: SubscriptionState, now: number): number[] 
   return skipped;
 }
 
+/** Flags something only an operator can settle (once; the first reason stays). */
+export function flagAttention(
+  state: SubscriptionState,
+  kind: NeedsAttention['kind'],
+  reason: string,
+  now: number,
+): void {
+  if (state.attention?.kind === kind) return;
+  state.attention = { since: iso(now), reason, kind };
+  emit(state, 'subscription.needs_attention', { kind, reason, cycle: state.cycle }, now);
+}
+
+export function clearAttention(state: SubscriptionState, kind: NeedsAttention['kind']): void {
+  if (state.attention?.kind === kind) state.attention = undefined;
+}
+
+export function rememberApplied(
+  state: SubscriptionState,
+  requestId: string | undefined,
+  result: unknown,
+): void {
+  if (requestId === undefined) return;
+  state.applied.push({ requestId, result });
+  if (state.applied.length > MAX_APPLIED_KEPT)
+    state.applied.splice(0, state.applied.length - MAX_APPLIED_KEPT);
+}
+
+export function appliedResult(
+  state: SubscriptionState,
+  requestId: string | undefined,
+): { result: unknown } | undefined {
+  if (requestId === undefined) return undefined;
+  return state.applied.find((a) => a.requestId === requestId);
+}
+
+export function rememberConfirmResult(state: SubscriptionState, seq: number, result: ConfirmResult): void {
+  state.confirmResults.push({ seq, result });
+  if (state.confirmResults.length > MAX_CONFIRM_RESULTS_KEPT)
+    state.confirmResults.splice(0, state.confirmResults.length - MAX_CONFIRM_RESULTS_KEPT);
+}
+
+export function reservationFresh(state: SubscriptionState, now: number): boolean {
+  return state.reservation !== undefined && Date.parse(state.reservation.expiresAt) > now;
+}
+
+function unresolvedView(charge: ChargeAttempt | undefined): UnresolvedCharge | undefined {
+  if (!charge || charge.phase === 'sending' || !charge.sent) return undefined;
+  const u: UnresolvedCharge = {
+    cycle: charge.cycle,
+    orderId: charge.orderId,
+    phase: charge.phase,
+    since: charge.since,
+    lookups: charge.lookups,
+  };
+  if (charge.nextLookupAt !== undefined) u.nextLookupAt = charge.nextLookupAt;
+  if (charge.lastError !== undefined) u.lastError = charge.lastError;
+  return u;
+}
+
 export function toView(state: SubscriptionState): SubscriptionView {
   const v: SubscriptionView = {
     subscriptionId: state.input.subscriptionId,
     customerId: state.input.customerId,
+    instanceId: state.instanceId,
     status: state.status,
     plan: { ...state.plan, interval: state.input.interval, timeZone: state.input.timeZone },
     cycle: state.cycle,
@@ -368,15 +501,24 @@ export function toView(state: SubscriptionState): SubscriptionView {
     createdAt: state.createdAt,
     requestFingerprint: state.input.requestFingerprint,
   };
+  const pending = state.pendingPlanChange
+    ? {
+        amount: state.pendingPlanChange.amount,
+        productName: state.pendingPlanChange.productName,
+        effectiveCycle: state.pendingPlanChange.effectiveCycle,
+      }
+    : undefined;
   const optional = {
     maxCycles: state.input.maxCycles,
     anchor: state.calendar?.anchor,
     nextChargeAt: isTerminal(state.status) ? undefined : state.nextChargeAt,
-    pendingPlanChange: state.pendingPlanChange,
+    pendingPlanChange: pending,
     reservation: state.reservation,
     regKeyMasked: state.regKeyMasked,
     dunning: state.dunning,
-    unresolvedCharge: state.unresolved,
+    unresolvedCharge: unresolvedView(state.charge),
+    needsAttention: state.attention,
+    blocked: state.blocked,
     pausedAt: state.pausedAt,
     resumeAt: state.resumeAt,
     cancelAt: state.cancelAt,

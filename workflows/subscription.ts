@@ -1,8 +1,8 @@
 /**
  * One workflow per subscription (`subscription-<id>`), alive for as long as the customer pays.
- * A thin script over the pure rules in `subscription-state.ts`: reserve, wait for approval, confirm,
- * then sleep to each due date and charge with a deterministic orderId, resolving unknown outcomes by
- * lookup, dunning soft declines and asking for re-approval when the regKey dies.
+ * Wiring only: handlers record requests in the state (subscription-requests.ts), and the main loop
+ * asks `nextStep` what to do and performs it (subscription-steps.ts), until the status is terminal.
+ * Everything it knows is in `state`, so continue-as-new can happen between any two steps.
  */
 import {
   ActivityFailure,
@@ -17,61 +17,49 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ChargeResult, ConfirmApprovalResult, SubscriptionActivities } from './activity-contract.js';
-import { parseDuration } from './duration.js';
+import type { SubscriptionActivities } from './activity-contract.js';
+import { applySettleCharge } from './charge-outcome.js';
+import { REJECTION_TYPES } from './failure-types.js';
 import {
-  type ApprovalCancelInput,
-  type CancelInput,
-  type ChangePlanInput,
-  type ConfirmInput,
+  type CancelResult,
   type ConfirmResult,
   cancelApprovalUpdate,
   cancelUpdate,
   changePlanUpdate,
   confirmUpdate,
-  type PauseInput,
-  type PaymentLinkInput,
   type PaymentLinkResult,
   pauseUpdate,
   paymentLinkUpdate,
-  REJECTION_TYPES,
-  type ResumeInput,
-  type RetryNowInput,
   resumeUpdate,
   retryNowUpdate,
   type SubscriptionView,
+  settleChargeUpdate,
   stateQuery,
 } from './messages.js';
-import { chargeOrderId, reservationOrderId } from './order-id.js';
+import { nextStep } from './next-step.js';
+import { instanceIdFrom } from './order-id.js';
 import {
   BillingCycleKey,
   CustomerIdKey,
+  NeedsAttentionKey,
   NextChargeAtKey,
   SubscriptionStatusKey,
 } from './search-attributes.js';
 import {
-  type Actor,
   normalizeSubscriptionInput,
   type SubscriptionInput,
   SubscriptionInputError,
 } from './subscription-input.js';
 import {
-  advanceCycle,
-  applyDuePlanChange,
-  declinedAttempts,
-  dueAtIso,
-  hasReachedMaxCycles,
-  initialState,
-  iso,
-  isTerminal,
-  planChangeEffectiveCycle,
-  recordCharge,
-  recordSoftDecline,
-  resumeCalendar,
-  type SubscriptionState,
-  startCalendar,
-  toView,
-  transition,
+  acceptCancel,
+  acceptCancelApproval,
+  acceptConfirm,
+  acceptPaymentLink,
+  applyChangePlan,
+  applyPause,
+  applyResume,
+  applyRetryNow,
+  paymentLinkSettled,
   validateCancel,
   validateCancelApproval,
   validateChangePlan,
@@ -80,29 +68,33 @@ import {
   validatePaymentLink,
   validateResume,
   validateRetryNow,
+  validateSettleCharge,
+} from './subscription-requests.js';
+import {
+  appliedResult,
+  DEFAULT_LIMITS,
+  initialState,
+  iso,
+  isTerminal,
+  rememberApplied,
+  reservationFresh,
+  type SubscriptionLimits,
+  type SubscriptionState,
+  toView,
 } from './subscription-state.js';
+import { performStep } from './subscription-steps.js';
 
-const SYSTEM: Actor = { kind: 'system' };
-/** A LINE Pay payment URL lives 20 minutes; a re-approval reservation is renewed on demand after that. */
-const RESERVATION_LIFETIME_MS = 20 * 60_000;
-/** Backoff while an unknown charge outcome is being resolved by lookup. */
-const RESOLVE_BACKOFF_MS = [30_000, 60_000, 2 * 60_000, 5 * 60_000, 15 * 60_000, 60 * 60_000];
-
-const lineApi = proxyActivities<SubscriptionActivities>({
+/** The ledger write never blocks billing: it runs beside the main loop and retries for as long as it takes. */
+const ledger = proxyActivities<SubscriptionActivities>({
   startToCloseTimeout: '30s',
-  retry: {
-    initialInterval: '2s',
-    backoffCoefficient: 2,
-    maximumInterval: '5m',
-    nonRetryableErrorTypes: ['LinePayMerchantConfig'],
-  },
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5m' },
 });
-const billing = proxyActivities<SubscriptionActivities>({
-  // 40 s preapprovedPay read timeout + a 20 s lookup, with margin.
-  startToCloseTimeout: '90s',
-  // Only calls that were never sent (or a misconfigured merchant) throw; those retry with the same orderId.
-  retry: { initialInterval: '30s', backoffCoefficient: 2, maximumInterval: '30m' },
-});
+
+/** Continue-as-new past this many events even if the server has not suggested it. */
+const HISTORY_EVENTS_CAP = 4_000;
+/** Steps in a row without a wait; past it the loop sleeps, so a bug cannot flood history. */
+const MAX_STEPS_WITHOUT_WAIT = 60;
+const EVENTS_PER_WRITE = 25;
 
 /** Tuning knobs for tests and operators; never part of the merchant-facing API. */
 export interface SubscriptionTuning {
@@ -111,9 +103,35 @@ export interface SubscriptionTuning {
 }
 
 export interface SubscriptionWorkflowOptions {
-  /** State carried from the previous run by continue-as-new. */
+  /** State carried from the previous run by continue-as-new; refused on any other start. */
   carried?: SubscriptionState;
   tuning?: SubscriptionTuning;
+  limits?: Partial<SubscriptionLimits>;
+}
+
+function invalidInput(message: string, field?: string): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: REJECTION_TYPES.invalidInput,
+    message,
+    nonRetryable: true,
+    details: field === undefined ? [] : [field],
+  });
+}
+
+function now(): number {
+  return Date.now(); // deterministic inside the workflow sandbox
+}
+
+/** Carried state comes only from this workflow's own continue-as-new, never from a caller. */
+function checkCarried(carried: SubscriptionState, subscriptionId: string): void {
+  const info = workflowInfo();
+  if (info.continuedFromExecutionRunId === undefined)
+    throw invalidInput('carried state is accepted only on continue-as-new', 'carried');
+  if (
+    carried.input.subscriptionId !== subscriptionId ||
+    carried.instanceId !== instanceIdFrom(info.firstExecutionRunId)
+  )
+    throw invalidInput('carried state belongs to another subscription instance', 'carried');
 }
 
 export async function subscriptionWorkflow(
@@ -124,645 +142,214 @@ export async function subscriptionWorkflow(
   try {
     input = normalizeSubscriptionInput(rawInput);
   } catch (err) {
-    if (err instanceof SubscriptionInputError) {
-      throw ApplicationFailure.create({
-        type: REJECTION_TYPES.invalidInput,
-        message: err.message,
-        nonRetryable: true,
-        details: [err.field],
-      });
-    }
+    if (err instanceof SubscriptionInputError) throw invalidInput(err.message, err.field);
     throw err;
   }
-  const state = options.carried ?? initialState(input, now());
+  if (options.carried) checkCarried(options.carried, input.subscriptionId);
+  const state =
+    options.carried ??
+    initialState(input, instanceIdFrom(workflowInfo().firstExecutionRunId), now(), {
+      ...DEFAULT_LIMITS,
+      ...options.limits,
+    });
   const canEvery = options.tuning?.continueAsNewEveryCycles ?? 12;
-  let cyclesThisRun = 0;
-  let wake = 0;
-  let chargeInFlight = false;
-  let confirming = false;
-  let pendingConfirm: ConfirmInput | undefined;
-  const confirmResults = new Map<string, ConfirmResult>();
-  let approvalCancel: { actor: Actor; reason: string } | undefined;
-  let cancelNow: CancelInput | undefined;
-  let retryNowAsked = false;
-  let reservationWanted = false;
+  const paidAtStart = state.paidCycles;
+  let version = 0;
   const poke = () => {
-    wake += 1;
+    version += 1;
   };
 
-  // ---- read model and messages ----------------------------------------------------------------
+  // ---- read model and messages: each handler is validate, record, wait for its answer ----------
   setHandler(stateQuery, () => toView(state));
 
   setHandler(
     paymentLinkUpdate,
     async (): Promise<PaymentLinkResult> => {
-      if (state.status === 'reapproval_required' && !reservationFresh()) {
-        reservationWanted = true;
-        poke();
-      }
-      await condition(
-        () =>
-          (state.status !== 'pending_approval' && state.status !== 'reapproval_required') ||
-          (state.reservation !== undefined && reservationFresh()),
-      );
-      const result: PaymentLinkResult = { subscriptionId: input.subscriptionId, status: state.status };
-      if (
-        state.reservation &&
-        (state.status === 'pending_approval' || state.status === 'reapproval_required')
-      ) {
+      const created = acceptPaymentLink(state, now());
+      poke();
+      await condition(() => paymentLinkSettled(state, now()));
+      const result: PaymentLinkResult = {
+        subscriptionId: input.subscriptionId,
+        created,
+        status: state.status,
+      };
+      if (state.reservation && reservationFresh(state, now()) && !isTerminal(state.status)) {
         result.paymentUrl = state.reservation.paymentUrl;
         result.expiresAt = state.reservation.expiresAt;
       }
       return result;
     },
-    { validator: (req: PaymentLinkInput) => validatePaymentLink(state, req) },
+    { validator: (req) => validatePaymentLink(state, req) },
   );
 
   setHandler(
     confirmUpdate,
-    async (req: ConfirmInput): Promise<ConfirmResult> => {
-      confirming = true;
-      pendingConfirm = { transactionId: req.transactionId, orderId: req.orderId };
+    async (req): Promise<ConfirmResult> => {
+      acceptConfirm(state, req);
+      const seq = state.requests.confirm!.seq;
       poke();
-      await condition(() => confirmResults.has(req.transactionId));
-      confirming = false;
-      return confirmResults.get(req.transactionId)!;
+      await condition(() => isTerminal(state.status) || state.confirmResults.some((r) => r.seq === seq));
+      return (
+        state.confirmResults.find((r) => r.seq === seq)?.result ?? {
+          status: state.status,
+          message: `subscription is ${state.status}`,
+        }
+      );
     },
-    { validator: (req: ConfirmInput) => validateConfirm(state, req, confirming) },
+    { validator: (req) => validateConfirm(state, req) },
   );
 
   setHandler(
     cancelApprovalUpdate,
     async () => {
-      approvalCancel = { actor: { kind: 'customer' }, reason: 'customer canceled on the LINE Pay page' };
+      acceptCancelApproval(state);
+      const seq = state.requests.approvalCancel!.seq;
       poke();
-      await condition(
-        () =>
-          (state.status !== 'pending_approval' && state.status !== 'reapproval_required') ||
-          approvalCancel === undefined,
-      );
+      await condition(() => isTerminal(state.status) || state.requests.approvalCancel?.seq !== seq);
       return { status: state.status };
     },
-    { validator: (req: ApprovalCancelInput) => validateCancelApproval(state, req, confirming) },
+    { validator: (req) => validateCancelApproval(state, req) },
   );
 
   setHandler(
     cancelUpdate,
-    async (req: CancelInput) => {
-      const reason = req.reason ?? 'canceled by request';
-      if (req.atPeriodEnd) {
-        await condition(() => !chargeInFlight);
-        if (isTerminal(state.status))
-          return { status: state.status, effectiveAt: state.canceledAt ?? iso(now()) };
-        state.cancelAt = state.nextChargeAt ?? iso(now());
-        state.cancelAtRequest = { actor: req.actor, reason };
-        transition(
-          state,
-          state.status,
-          req.actor,
-          `cancel at period end (${state.cancelAt}): ${reason}`,
-          now(),
-        );
-        poke();
-        return { status: state.status, effectiveAt: state.cancelAt };
-      }
-      cancelNow = { ...req, reason };
+    async (req): Promise<CancelResult> => {
+      const prior = appliedResult(state, req.requestId);
+      if (prior) return prior.result as CancelResult;
+      const scheduled = acceptCancel(state, req, now());
       poke();
-      await condition(() => isTerminal(state.status));
-      return { status: state.status, effectiveAt: state.canceledAt ?? iso(now()) };
+      if (scheduled === undefined) await condition(() => isTerminal(state.status));
+      const result: CancelResult = {
+        status: state.status,
+        effectiveAt: scheduled ?? state.canceledAt ?? iso(now()),
+      };
+      rememberApplied(state, req.requestId, result);
+      return result;
     },
-    { validator: (req: CancelInput) => validateCancel(state, req) },
+    { validator: (req) => validateCancel(state, req) },
   );
 
-  setHandler(
-    pauseUpdate,
-    async (req: PauseInput) => {
-      await condition(() => !chargeInFlight);
-      validatePause(state, req, now());
-      state.pausedAt = iso(now());
-      if (req.resumeAt !== undefined) state.resumeAt = iso(Date.parse(req.resumeAt));
-      transition(state, 'paused', req.actor, req.reason ?? 'paused', now());
-      poke();
-      return state.resumeAt === undefined
-        ? { pausedAt: state.pausedAt }
-        : { pausedAt: state.pausedAt, resumeAt: state.resumeAt };
-    },
-    { validator: (req: PauseInput) => validatePause(state, req, now()) },
-  );
-
+  setHandler(pauseUpdate, async (req) => wake(applyPause(state, req, now())), {
+    validator: (req) => validatePause(state, req, now()),
+  });
   setHandler(
     resumeUpdate,
-    async (req: ResumeInput) => {
-      validateResume(state, req);
-      const skipped = resume(req.actor, req.reason ?? 'resumed');
-      return state.nextChargeAt === undefined
-        ? { status: state.status, skippedCycles: skipped }
-        : { status: state.status, nextChargeAt: state.nextChargeAt, skippedCycles: skipped };
-    },
-    { validator: (req: ResumeInput) => validateResume(state, req) },
+    async (req) => wake(applyResume(state, req.actor, req.reason ?? 'resumed', now(), req.requestId)),
+    { validator: (req) => validateResume(state, req) },
   );
+  setHandler(changePlanUpdate, async (req) => wake(applyChangePlan(state, req, now())), {
+    validator: (req) => validateChangePlan(state, req),
+  });
+  setHandler(retryNowUpdate, async (req) => wake(applyRetryNow(state, req, now())), {
+    validator: (req) => validateRetryNow(state, req),
+  });
+  setHandler(settleChargeUpdate, async (req) => wake(applySettleCharge(state, req, now())), {
+    validator: (req) => validateSettleCharge(state, req),
+  });
 
-  setHandler(
-    changePlanUpdate,
-    async (req: ChangePlanInput) => {
-      validateChangePlan(state, req);
-      const effectiveCycle = planChangeEffectiveCycle(state, chargeInFlight);
-      const base = state.pendingPlanChange ?? state.plan;
-      state.pendingPlanChange = {
-        amount: req.amount ?? base.amount,
-        productName: req.productName ?? base.productName,
-        effectiveCycle,
-      };
-      const effectiveAt = state.calendar ? dueAtIso(state, effectiveCycle) : undefined;
-      transition(
-        state,
-        state.status,
-        req.actor,
-        `plan change to ${state.pendingPlanChange.amount} ${state.plan.currency} "${state.pendingPlanChange.productName}" from cycle ${effectiveCycle}${req.reason ? `: ${req.reason}` : ''}`,
-        now(),
-      );
-      poke();
-      const plan = {
-        amount: state.pendingPlanChange.amount,
-        productName: state.pendingPlanChange.productName,
-      };
-      return effectiveAt === undefined ? { effectiveCycle, plan } : { effectiveCycle, effectiveAt, plan };
-    },
-    { validator: (req: ChangePlanInput) => validateChangePlan(state, req) },
-  );
-
-  setHandler(
-    retryNowUpdate,
-    async (req: RetryNowInput) => {
-      validateRetryNow(state, req);
-      retryNowAsked = true;
-      transition(
-        state,
-        state.status,
-        req.actor,
-        `retry now requested${req.reason ? `: ${req.reason}` : ''}`,
-        now(),
-      );
-      poke();
-      return { cycle: state.cycle, attemptAt: iso(now()) };
-    },
-    { validator: (req: RetryNowInput) => validateRetryNow(state, req) },
-  );
-
-  // ---- helpers ---------------------------------------------------------------------------------
-  function now(): number {
-    return Date.now(); // deterministic inside the workflow sandbox
+  function wake<T>(result: T): T {
+    poke();
+    return result;
   }
 
-  function reservationFresh(): boolean {
-    return state.reservation !== undefined && Date.parse(state.reservation.expiresAt) > now();
-  }
-
-  /** Sleeps until `until` (ISO) or until a message changes something. Returns true if woken early. */
-  async function waitUntil(until: string | undefined, summary: string): Promise<boolean> {
-    const seen = wake;
-    if (until === undefined) {
-      await condition(() => wake !== seen);
-      return true;
-    }
-    const ms = Date.parse(until) - now();
-    if (ms <= 0) return wake !== seen;
-    return condition(() => wake !== seen, ms, { summary });
-  }
-
+  // ---- the Web UI and search --------------------------------------------------------------------
   let lastSynced = '';
   function syncSearchAttributes(): void {
     const next =
       state.nextChargeAt && !isTerminal(state.status) && state.status !== 'paused'
         ? state.nextChargeAt
         : null;
-    const key = `${state.status}|${next}|${state.cycle}`;
+    const attention = state.attention !== undefined;
+    const key = `${state.status}|${next}|${state.cycle}|${attention}`;
     if (key === lastSynced) return;
     lastSynced = key;
-    // Shown on the workflow's page in the Web UI.
     setCurrentDetails(
       `**${state.status}** · cycle ${state.cycle} · ${state.plan.amount} ${state.plan.currency} every ${input.interval}` +
-        (next === null ? '' : ` · next charge ${next}`),
+        (next === null ? '' : ` · next charge ${next}`) +
+        (state.attention ? ` · ⚠ needs attention: ${state.attention.reason}` : ''),
     );
     upsertSearchAttributes([
       { key: SubscriptionStatusKey, value: state.status },
       { key: CustomerIdKey, value: input.customerId },
       { key: BillingCycleKey, value: state.cycle },
       { key: NextChargeAtKey, value: next === null ? null : new Date(next) },
+      { key: NeedsAttentionKey, value: attention },
     ]);
   }
 
-  function resume(actor: Actor, reason: string): number[] {
-    const skipped = resumeCalendar(state, now());
-    const note = skipped.length > 0 ? ` (skipped cycles ${skipped.join(', ')})` : '';
-    transition(state, 'active', actor, `${reason}${note}`, now());
-    poke();
-    return skipped;
-  }
-
-  /** Expires the held regKey at LINE Pay (if any) so it can never be charged again, and forgets it. */
-  async function retireRegKey(summary: string): Promise<void> {
-    if (state.sealedRegKey !== undefined) {
-      await lineApi.expireRegKey.executeWithOptions({ startToCloseTimeout: '30s', summary }, [
-        { sealedRegKey: state.sealedRegKey },
-      ]);
-    }
-    state.sealedRegKey = undefined;
-  }
-
-  async function finishCancel(actor: Actor, reason: string, effectiveAt = now()): Promise<void> {
-    await retireRegKey('Expire regKey (subscription canceled)');
-    state.canceledAt = iso(effectiveAt);
-    state.cancelReason = reason;
-    state.reservation = undefined;
-    transition(state, 'canceled', actor, reason, now());
-  }
-
-  async function reserve(kind: 'approval' | 'reapproval'): Promise<void> {
-    const orderId = reservationOrderId(input.subscriptionId, state.cycle, state.reservationsForCycle);
-    const createdAt = now();
-    const amount = state.plan.amount;
-    const res = await lineApi.reservePreapproved.executeWithOptions(
-      {
-        startToCloseTimeout: '30s',
-        summary: `Reserve ${kind}: ${amount} ${state.plan.currency} (${orderId})`,
-      },
-      [
-        {
-          subscriptionId: input.subscriptionId,
-          orderId,
-          productName: state.plan.productName,
-          amount,
-          currency: state.plan.currency,
-          confirmUrl: input.redirectUrls.confirmUrl,
-          cancelUrl: input.redirectUrls.cancelUrl,
-        },
-      ],
-    );
-    state.reservationsForCycle += 1;
-    state.reservation = {
-      kind,
-      cycle: state.cycle,
-      orderId: res.orderId,
-      transactionId: res.transactionId,
-      amount,
-      currency: state.plan.currency,
-      paymentUrl: res.paymentUrl,
-      createdAt: iso(createdAt),
-      expiresAt: iso(createdAt + RESERVATION_LIFETIME_MS),
-    };
-  }
-
-  /**
-   * A Confirm whose answer was lost may have charged the customer without handing us a regKey (a repeat
-   * gets 1152 and no key). Such a payment buys nothing: find it by orderId and refund it.
-   */
-  async function refundOrphanedPayment(orderId: string): Promise<string> {
-    const found = await billing.lookupCharge.executeWithOptions(
-      { startToCloseTimeout: '30s', summary: `Look up order ${orderId} after a lost Confirm` },
-      [{ orderId }],
-    );
-    if (!found.found) return '; nothing was charged';
-    const refund = await lineApi.refundPayment.executeWithOptions(
-      { startToCloseTimeout: '30s', summary: `Refund ${found.transactionId} (no regKey came back)` },
-      [{ transactionId: found.transactionId }],
-    );
-    return `; payment ${found.transactionId} was refunded${refund.refundTransactionId ? ` (${refund.refundTransactionId})` : ''}`;
-  }
-
-  /** Runs the Confirm API for the approval the webhook passed on; settles the waiting update. */
-  async function confirmPending(): Promise<void> {
-    const req = pendingConfirm!;
-    const r = state.reservation!;
-    pendingConfirm = undefined;
-    let result: ConfirmApprovalResult;
-    try {
-      result = await lineApi.confirmPreapproved.executeWithOptions(
-        {
-          startToCloseTimeout: '60s',
-          scheduleToCloseTimeout: '1h',
-          summary: `Confirm ${r.kind}: ${r.amount} ${r.currency} (${r.orderId})`,
-        },
-        [{ transactionId: req.transactionId, orderId: req.orderId, amount: r.amount, currency: r.currency }],
-      );
-    } catch (err) {
-      if (!(err instanceof ActivityFailure)) throw err;
-      // LINE Pay never gave a usable answer to Confirm within the hour; the approval window is long gone.
-      result = {
-        outcome: 'rejected',
-        category: 'confirm_failed',
-        message: err.cause?.message ?? err.message,
-      };
-    }
-    if (result.outcome === 'rejected') {
-      const to = r.kind === 'approval' ? 'approval_expired' : 'canceled';
-      let reason = `LINE Pay refused the confirmation (${result.returnCode ?? result.category}): ${result.message}`;
-      if (result.category === 'already_processed' || result.category === 'confirm_failed') {
-        reason += await refundOrphanedPayment(r.orderId);
+  // ---- events: written to the ledger beside billing, in sequence order --------------------------
+  let pumpIdle = true;
+  async function pumpEvents(): Promise<void> {
+    for (;;) {
+      await condition(() => state.events.outbox.length > 0);
+      pumpIdle = false;
+      const batch = state.events.outbox.slice(0, EVENTS_PER_WRITE);
+      try {
+        await ledger.recordEvents.executeWithOptions(
+          {
+            startToCloseTimeout: '30s',
+            summary: `Record events ${batch[0]!.sequence}–${batch.at(-1)!.sequence}`,
+          },
+          [{ events: batch }],
+        );
+        // Only these: more may have been appended meanwhile.
+        state.events.outbox.splice(0, batch.length);
+      } catch (err) {
+        if (!(err instanceof ActivityFailure)) throw err;
+        await sleep('5m');
       }
-      if (to === 'canceled') {
-        state.canceledAt = iso(now());
-        state.cancelReason = 'reapproval_failed';
-      }
-      state.reservation = undefined;
-      transition(state, to, { kind: 'customer' }, reason, now());
-      confirmResults.set(req.transactionId, { status: state.status, message: reason });
+      pumpIdle = true;
+    }
+  }
+  void pumpEvents();
+
+  // ---- continue-as-new: any time between steps, once no handler is mid-answer -------------------
+  function continueAsNewDue(): boolean {
+    const info = workflowInfo();
+    return (
+      state.paidCycles - paidAtStart >= canEvery ||
+      info.continueAsNewSuggested ||
+      info.historyLength > HISTORY_EVENTS_CAP
+    );
+  }
+
+  async function waitFor(until: string | undefined, summary: string): Promise<void> {
+    const seen = version;
+    const woken = () => version !== seen || (continueAsNewDue() && allHandlersFinished());
+    if (until === undefined) {
+      await condition(woken);
       return;
     }
-    state.sealedRegKey = result.sealedRegKey;
-    state.regKeyMasked = result.regKeyMasked;
-    const charge = {
-      cycle: state.cycle,
-      orderId: r.orderId,
-      transactionId: result.transactionId,
-      amount: r.amount,
-      currency: r.currency,
-      productName: state.plan.productName,
-      kind: r.kind,
-      chargedAt: iso(now()),
-      recovered: false,
-      ...(result.transactionDate === undefined ? {} : { transactionDate: result.transactionDate }),
-    };
-    recordCharge(state, charge);
-    state.reservation = undefined;
-    state.reservationsForCycle = 0;
-    state.reapprovalDeadline = undefined;
-    if (r.kind === 'approval') startCalendar(state, now());
-    else advanceCycle(state);
-    const message =
-      r.kind === 'approval' ? 'approved; first period paid' : `re-approved; cycle ${charge.cycle} paid`;
-    transition(state, 'active', { kind: 'customer' }, message, now());
-    confirmResults.set(req.transactionId, {
-      status: state.status,
-      charge,
-      nextChargeAt: state.nextChargeAt!,
-      message,
-    });
+    const ms = Date.parse(until) - now();
+    if (ms > 0) await condition(woken, ms, { summary });
   }
 
-  /** Pending approval: reserve, then wait for the confirm webhook, the cancel URL, a cancel or the timeout. */
-  async function approvalPhase(): Promise<void> {
-    if (!state.reservation) await reserve('approval');
+  // ---- main loop ------------------------------------------------------------------------------
+  let stepsWithoutWait = 0;
+  for (;;) {
     syncSearchAttributes();
-    const deadline = Date.parse(state.createdAt) + parseDuration(input.approvalTimeout);
-    while (state.status === 'pending_approval') {
-      if (pendingConfirm) {
-        await confirmPending();
-      } else if (approvalCancel) {
-        transition(state, 'approval_canceled', approvalCancel.actor, approvalCancel.reason, now());
-        state.reservation = undefined;
-        approvalCancel = undefined;
-      } else if (cancelNow) {
-        await finishCancel(cancelNow.actor, cancelNow.reason ?? 'canceled');
-      } else if (now() >= deadline) {
-        transition(state, 'approval_expired', SYSTEM, `not approved within ${input.approvalTimeout}`, now());
-        state.reservation = undefined;
-      } else {
-        await waitUntil(iso(deadline), 'Wait for customer approval');
-      }
+    if (continueAsNewDue() && allHandlersFinished()) {
+      await continueAsNew<typeof subscriptionWorkflow>(rawInput, {
+        carried: state,
+        ...(options.tuning ? { tuning: options.tuning } : {}),
+      });
     }
-  }
-
-  /** Re-approval: a fresh PREAPPROVED Request for the overdue cycle; cancel if nobody approves in time. */
-  async function reapprovalStep(): Promise<void> {
-    if (pendingConfirm) return confirmPending();
-    if (approvalCancel) {
-      approvalCancel = undefined;
-      state.reservation = undefined;
-      return; // the customer may still approve a fresh link until the deadline
+    const step = nextStep(state, now());
+    if (step.kind === 'done') break;
+    if (step.kind === 'wait') {
+      stepsWithoutWait = 0;
+      await waitFor(step.until, step.summary);
+      continue;
     }
-    const deadline = state.reapprovalDeadline!;
-    if (now() >= Date.parse(deadline)) {
-      state.reservation = undefined;
-      state.canceledAt = iso(now());
-      state.cancelReason = 'reapproval_expired';
-      return transition(
-        state,
-        'canceled',
-        SYSTEM,
-        `not re-approved within ${input.reapprovalTimeout}`,
-        now(),
-      );
+    stepsWithoutWait += 1;
+    if (stepsWithoutWait > MAX_STEPS_WITHOUT_WAIT) {
+      stepsWithoutWait = 0;
+      await sleep('1m');
     }
-    if (!reservationFresh() && (state.reservation === undefined || reservationWanted)) {
-      reservationWanted = false;
-      return reserve('reapproval');
-    }
-    await waitUntil(deadline, 'Wait for customer re-approval');
-  }
-
-  async function enterReapproval(reason: string, keyMayLive: boolean): Promise<void> {
-    // A hard decline can leave the old key valid at LINE Pay; retire it before asking for a new one.
-    if (keyMayLive) await retireRegKey('Expire the declined regKey before re-approval');
-    state.sealedRegKey = undefined;
-    state.regKeyMasked = undefined;
-    state.reservationsForCycle = Math.max(state.reservationsForCycle, 1);
-    state.reapprovalDeadline = iso(now() + parseDuration(input.reapprovalTimeout));
-    transition(state, 'reapproval_required', SYSTEM, reason, now());
-    await reserve('reapproval');
-  }
-
-  /** Charges the current cycle once, with the orderId its decline count gives it. */
-  async function chargeCurrentCycle(): Promise<void> {
-    const cycle = state.cycle;
-    const dueAt = state.nextChargeAt!;
-    if (applyDuePlanChange(state, cycle)) {
-      transition(state, state.status, SYSTEM, `plan change effective from cycle ${cycle}`, now());
-    }
-    const orderId = chargeOrderId(input.subscriptionId, cycle, declinedAttempts(state));
-    const charge = {
-      sealedRegKey: state.sealedRegKey!,
-      orderId,
-      productName: state.plan.productName,
-      amount: state.plan.amount,
-      currency: state.plan.currency,
-    };
-    chargeInFlight = true;
-    let result: ChargeResult;
-    try {
-      result = await billing.chargePreapproved.executeWithOptions(
-        {
-          startToCloseTimeout: '90s',
-          summary: `Charge cycle ${cycle}: ${charge.amount} ${charge.currency} (${orderId})`,
-        },
-        [charge],
-      );
-      let lookups = 0;
-      while (result.outcome === 'unknown') {
-        const delay = RESOLVE_BACKOFF_MS[Math.min(lookups, RESOLVE_BACKOFF_MS.length - 1)]!;
-        state.unresolved = {
-          cycle,
-          orderId,
-          since: state.unresolved?.since ?? iso(now()),
-          lookups,
-          nextLookupAt: iso(now() + delay),
-          lastError: result.reason,
-        };
-        await sleep(delay, { summary: `Unknown outcome of ${orderId}: look it up` });
-        lookups += 1;
-        const found = await billing.lookupCharge.executeWithOptions(
-          { startToCloseTimeout: '30s', summary: `Look up order ${orderId}` },
-          [{ orderId }],
-        );
-        result = found.found
-          ? {
-              outcome: 'charged',
-              transactionId: found.transactionId,
-              recovered: true,
-              ...(found.transactionDate ? { transactionDate: found.transactionDate } : {}),
-            }
-          : await billing.chargePreapproved.executeWithOptions(
-              {
-                startToCloseTimeout: '90s',
-                summary: `Charge cycle ${cycle} again, same orderId (${orderId})`,
-              },
-              [charge],
-            );
-      }
-    } finally {
-      chargeInFlight = false;
-    }
-    state.unresolved = undefined;
-
-    switch (result.outcome) {
-      case 'charged': {
-        recordCharge(state, {
-          cycle,
-          orderId,
-          transactionId: result.transactionId,
-          amount: charge.amount,
-          currency: charge.currency,
-          productName: charge.productName,
-          kind: 'recurring',
-          dueAt,
-          chargedAt: iso(now()),
-          recovered: result.recovered,
-          ...(result.transactionDate === undefined ? {} : { transactionDate: result.transactionDate }),
-        });
-        const wasPastDue = state.status === 'past_due';
-        advanceCycle(state);
-        cyclesThisRun += 1;
-        if (wasPastDue) transition(state, 'active', SYSTEM, `cycle ${cycle} paid after dunning`, now());
-        return;
-      }
-      case 'declined': {
-        if (result.category === 'declined_hard') {
-          return enterReapproval(
-            `hard decline (${result.returnCode ?? '?'}): ${result.message}; customer must approve again`,
-            true,
-          );
-        }
-        const retryAt = recordSoftDecline(state, now(), result.returnCode, result.message);
-        if (retryAt === undefined) {
-          return finishCancel(SYSTEM, 'payment_failed');
-        }
-        if (state.status !== 'past_due') {
-          transition(
-            state,
-            'past_due',
-            SYSTEM,
-            `declined (${result.returnCode ?? '?'}): ${result.message}; retry at ${retryAt}`,
-            now(),
-          );
-        } else {
-          transition(
-            state,
-            'past_due',
-            SYSTEM,
-            `retry declined (${result.returnCode ?? '?'}); next at ${retryAt}`,
-            now(),
-          );
-        }
-        return;
-      }
-      case 'regkey_dead':
-        return enterReapproval(
-          `regKey no longer usable (${result.returnCode ?? '?'}): ${result.message}`,
-          false,
-        );
-    }
-  }
-
-  async function maybeContinueAsNew(): Promise<void> {
-    if (cyclesThisRun < canEvery && !workflowInfo().continueAsNewSuggested) return;
-    // Handlers that wait on this loop would never finish if the loop waited on them, and requests held
-    // only in this run (retryNow) would be lost.
-    if (confirming || pendingConfirm || cancelNow || approvalCancel || reservationWanted || retryNowAsked)
-      return;
-    await condition(allHandlersFinished);
-    await continueAsNew<typeof subscriptionWorkflow>(rawInput, {
-      carried: state,
-      ...(options.tuning ? { tuning: options.tuning } : {}),
-    });
-  }
-
-  // ---- main loop -------------------------------------------------------------------------------
-  if (state.status === 'pending_approval') await approvalPhase();
-  while (!isTerminal(state.status)) {
-    syncSearchAttributes();
-    await maybeContinueAsNew();
-    if (cancelNow) {
-      await finishCancel(cancelNow.actor, cancelNow.reason ?? 'canceled');
-      break;
-    }
-    switch (state.status) {
-      case 'active': {
-        if (hasReachedMaxCycles(state)) {
-          await finishFixedTerm();
-          break;
-        }
-        if (state.cancelAt !== undefined && Date.parse(state.cancelAt) <= Date.parse(state.nextChargeAt!)) {
-          if (await waitUntil(state.cancelAt, `Cancel at period end (${state.cancelAt})`)) break;
-          const req = state.cancelAtRequest ?? { actor: SYSTEM, reason: 'canceled at period end' };
-          await finishCancel(req.actor, req.reason, Date.parse(state.cancelAt));
-          break;
-        }
-        if (await waitUntil(state.nextChargeAt, `Sleep until cycle ${state.cycle} is due`)) break;
-        if (state.status === 'active') await chargeCurrentCycle();
-        break;
-      }
-      case 'past_due': {
-        if (
-          !retryNowAsked &&
-          (await waitUntil(
-            state.dunning?.nextRetryAt,
-            `Dunning retry ${state.dunning?.declines ?? 0} of cycle ${state.cycle}`,
-          ))
-        )
-          break;
-        retryNowAsked = false;
-        if (state.status === 'past_due') await chargeCurrentCycle();
-        break;
-      }
-      case 'paused': {
-        // A cancel at period end still happens on its date while paused.
-        const cancelFirst =
-          state.cancelAt !== undefined && (state.resumeAt === undefined || state.cancelAt <= state.resumeAt);
-        const until = cancelFirst ? state.cancelAt : state.resumeAt;
-        if (await waitUntil(until, cancelFirst ? 'Paused; cancel at period end' : 'Paused until resumed'))
-          break;
-        if (state.status !== 'paused') break;
-        if (cancelFirst) {
-          const req = state.cancelAtRequest ?? { actor: SYSTEM, reason: 'canceled at period end' };
-          await finishCancel(req.actor, req.reason, Date.parse(state.cancelAt!));
-        } else {
-          resume(SYSTEM, 'resumed on schedule');
-        }
-        break;
-      }
-      case 'reapproval_required':
-        await reapprovalStep();
-        break;
-      default:
-        throw new Error(`unexpected status ${state.status}`);
-    }
+    await performStep({ state, now }, step);
   }
   syncSearchAttributes();
+  await condition(() => state.events.outbox.length === 0 && pumpIdle);
   await condition(allHandlersFinished);
   return toView(state);
-
-  async function finishFixedTerm(): Promise<void> {
-    await retireRegKey('Expire regKey (fixed term complete)');
-    transition(state, 'completed', SYSTEM, `all ${input.maxCycles} cycles paid`, now());
-  }
 }

@@ -1,0 +1,302 @@
+/**
+ * The steps that talk to LINE Pay: each calls its activities, then applies the answer with one pure
+ * function from charge-outcome.ts. A step never leaves the state half-changed: status changes happen
+ * only in those functions, synchronously, so a handler running between two awaits sees a whole state.
+ * Activity failures (LINE Pay unreachable or refusing our channel for long) become a blocked step
+ * that waits on a timer; they never fail the run.
+ */
+import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import type { LookupResult, SubscriptionActivities } from './activity-contract.js';
+import {
+  applyApprovalCancelChecked,
+  applyApprovalExpired,
+  applyBlocked,
+  applyCanceled,
+  applyChargeLookup,
+  applyChargeOutcome,
+  applyCompleted,
+  applyConfirmed,
+  applyConfirmNotApproved,
+  applyConfirmRejected,
+  applyOrphanRefunded,
+  applyPriorLookups,
+  applyReapprovalExpired,
+  applyRegKeyRetired,
+  applyReserved,
+  applyReserveRefused,
+  clearBlocked,
+  enterConsentReapproval,
+} from './charge-outcome.js';
+import { ACTIVITY_FAILURE_TYPES, NON_RETRYABLE_ACTIVITY_FAILURES } from './failure-types.js';
+import type { Step } from './next-step.js';
+import { reservationOrderId } from './order-id.js';
+import { applyResume } from './subscription-requests.js';
+import { openCharge, type SubscriptionState } from './subscription-state.js';
+
+const RETRY_THEN_BLOCK = {
+  initialInterval: '2s',
+  backoffCoefficient: 2,
+  maximumInterval: '1m',
+  // Past these the step is blocked on a workflow timer, which a cancel can interrupt.
+  maximumAttempts: 6,
+  nonRetryableErrorTypes: [...NON_RETRYABLE_ACTIVITY_FAILURES],
+};
+
+const lineApi = proxyActivities<SubscriptionActivities>({
+  startToCloseTimeout: '30s',
+  heartbeatTimeout: '10s',
+  retry: RETRY_THEN_BLOCK,
+});
+const billing = proxyActivities<SubscriptionActivities>({
+  // 40 s preapprovedPay read timeout + a 20 s lookup, with margin; heartbeats notice a dead worker in seconds.
+  startToCloseTimeout: '90s',
+  heartbeatTimeout: '10s',
+  retry: RETRY_THEN_BLOCK,
+});
+
+function failureType(err: ActivityFailure): string | undefined {
+  return err.cause instanceof ApplicationFailure ? (err.cause.type ?? undefined) : undefined;
+}
+
+function failureMessage(err: ActivityFailure): string {
+  return err.cause?.message ?? err.message;
+}
+
+/** Runs one LINE Pay step; on a failure retries could not cure, blocks it instead of failing the run. */
+async function guarded(
+  state: SubscriptionState,
+  step: string,
+  now: () => number,
+  run: () => Promise<void>,
+): Promise<boolean> {
+  try {
+    await run();
+    return true;
+  } catch (err) {
+    if (!(err instanceof ActivityFailure)) throw err;
+    applyBlocked(state, step, failureMessage(err), now());
+    return false;
+  }
+}
+
+export interface StepContext {
+  state: SubscriptionState;
+  now: () => number;
+}
+
+/** Carries out one step of `nextStep`. */
+export async function performStep(ctx: StepContext, step: Step): Promise<void> {
+  const { state, now } = ctx;
+  const owner = { subscriptionId: state.input.subscriptionId, instanceId: state.instanceId };
+  switch (step.kind) {
+    case 'reserve': {
+      const kind = step.reservation;
+      const k = kind === 'approval' ? state.reservationsForCycle : state.reservationsForCycle + 1;
+      const orderId = reservationOrderId(state.input.subscriptionId, state.instanceId, state.cycle, k);
+      const amount = state.plan.amount;
+      try {
+        const res = await lineApi.reservePreapproved.executeWithOptions(
+          {
+            startToCloseTimeout: '30s',
+            heartbeatTimeout: '10s',
+            summary: `Reserve ${kind}: ${amount} ${state.plan.currency} (${orderId})`,
+          },
+          [
+            {
+              subscriptionId: state.input.subscriptionId,
+              instanceId: state.instanceId,
+              orderId,
+              productName: state.plan.productName,
+              amount,
+              currency: state.plan.currency,
+              confirmUrl: state.input.redirectUrls.confirmUrl,
+              cancelUrl: state.input.redirectUrls.cancelUrl,
+            },
+          ],
+        );
+        applyReserved(state, kind, res, amount, now());
+      } catch (err) {
+        if (!(err instanceof ActivityFailure)) throw err;
+        if (failureType(err) === ACTIVITY_FAILURE_TYPES.requestRejected)
+          applyReserveRefused(state, failureMessage(err), now());
+        else applyBlocked(state, 'reserve', failureMessage(err), now());
+      }
+      return;
+    }
+    case 'confirm': {
+      const req = state.requests.confirm!;
+      const r = req.reservation;
+      try {
+        const result = await billing.confirmPreapproved.executeWithOptions(
+          {
+            startToCloseTimeout: '60s',
+            heartbeatTimeout: '10s',
+            scheduleToCloseTimeout: '15m',
+            summary: `Confirm ${r.kind}: ${r.amount} ${r.currency} (${r.orderId})`,
+          },
+          [
+            {
+              owner,
+              transactionId: req.transactionId,
+              orderId: r.orderId,
+              amount: r.amount,
+              currency: r.currency,
+            },
+          ],
+        );
+        if (result.outcome === 'confirmed') applyConfirmed(state, result, now());
+        else if (result.outcome === 'not_approved') applyConfirmNotApproved(state, result, now());
+        else applyConfirmRejected(state, result, now());
+      } catch (err) {
+        if (!(err instanceof ActivityFailure)) throw err;
+        // No usable answer within the window: whatever it took is looked up and refunded.
+        applyConfirmRejected(state, { outcome: 'failed', message: failureMessage(err) }, now());
+      }
+      return;
+    }
+    case 'refundOrphan': {
+      const due = state.refundDue!;
+      await guarded(state, 'refund', now, async () => {
+        const found = await billing.lookupCharge.executeWithOptions(
+          {
+            startToCloseTimeout: '30s',
+            heartbeatTimeout: '10s',
+            summary: `Look up order ${due.orderId} after a failed Confirm`,
+          },
+          [{ orderId: due.orderId, amount: due.amount, currency: due.currency }],
+        );
+        if (found.found !== true) {
+          applyOrphanRefunded(state, undefined, now());
+          return;
+        }
+        const refund = await lineApi.refundPayment.executeWithOptions(
+          {
+            startToCloseTimeout: '30s',
+            heartbeatTimeout: '10s',
+            summary: `Refund ${found.transactionId} (no regKey came back)`,
+          },
+          [{ transactionId: found.transactionId }],
+        );
+        clearBlocked(state);
+        applyOrphanRefunded(
+          state,
+          { transactionId: found.transactionId, refundTransactionId: refund.refundTransactionId },
+          now(),
+        );
+      });
+      return;
+    }
+    case 'checkApprovalCancel': {
+      const req = state.requests.approvalCancel!;
+      await guarded(state, 'checkRequestStatus', now, async () => {
+        const check = await lineApi.checkRequestStatus.executeWithOptions(
+          { startToCloseTimeout: '30s', summary: 'Check the payment request before believing a cancel link' },
+          [{ transactionId: req.transactionId }],
+        );
+        applyApprovalCancelChecked(state, check, now());
+      });
+      if (state.blocked?.step === 'checkRequestStatus') state.requests.approvalCancel = undefined;
+      return;
+    }
+    case 'retireRegKey': {
+      const sealedRegKey = state.sealedRegKey!;
+      await guarded(state, 'expireRegKey', now, async () => {
+        await lineApi.expireRegKey.executeWithOptions({ startToCloseTimeout: '30s', summary: step.summary }, [
+          { owner, sealedRegKey },
+        ]);
+        applyRegKeyRetired(state);
+      });
+      return;
+    }
+    case 'lookupPriors': {
+      const prior = state.priorLookup!;
+      await guarded(state, 'lookupPriors', now, async () => {
+        const results: { orderId: string; result: LookupResult }[] = [];
+        for (const orderId of prior.orderIds) {
+          const result = await billing.lookupCharge.executeWithOptions(
+            {
+              startToCloseTimeout: '30s',
+              heartbeatTimeout: '10s',
+              summary: `Look up earlier order ${orderId}`,
+            },
+            [{ orderId, amount: prior.amount, currency: state.plan.currency }],
+          );
+          results.push({ orderId, result });
+          if (result.found === true) break;
+        }
+        applyPriorLookups(state, results, now());
+      });
+      return;
+    }
+    case 'openCharge':
+      openCharge(state, now());
+      return;
+    case 'sendCharge': {
+      const c = state.charge!;
+      const again = c.sent;
+      c.sent = true;
+      try {
+        const result = await billing.chargePreapproved.executeWithOptions(
+          {
+            startToCloseTimeout: '90s',
+            heartbeatTimeout: '10s',
+            summary: again
+              ? `Charge cycle ${c.cycle} again, same orderId (${c.orderId})`
+              : `Charge cycle ${c.cycle}: ${c.amount} ${c.currency} (${c.orderId})`,
+          },
+          [
+            {
+              owner,
+              sealedRegKey: state.sealedRegKey!,
+              orderId: c.orderId,
+              productName: c.productName,
+              amount: c.amount,
+              currency: c.currency,
+            },
+          ],
+        );
+        applyChargeOutcome(state, result, now());
+      } catch (err) {
+        if (!(err instanceof ActivityFailure)) throw err;
+        // The request may have left: from here on only a lookup or the same orderId settles it.
+        c.phase = 'unknown';
+        c.nextLookupAt = undefined;
+        applyBlocked(state, 'charge', failureMessage(err), now());
+      }
+      return;
+    }
+    case 'lookupCharge': {
+      const c = state.charge!;
+      await guarded(state, 'lookupCharge', now, async () => {
+        const found = await billing.lookupCharge.executeWithOptions(
+          { startToCloseTimeout: '30s', heartbeatTimeout: '10s', summary: `Look up order ${c.orderId}` },
+          [{ orderId: c.orderId, amount: c.amount, currency: c.currency }],
+        );
+        clearBlocked(state);
+        applyChargeLookup(state, found, step.mode, now());
+      });
+      return;
+    }
+    case 'finishCancel':
+      applyCanceled(state, step.actor, step.reason, step.effectiveAt, now());
+      return;
+    case 'complete':
+      applyCompleted(state, now());
+      return;
+    case 'expireApproval':
+      applyApprovalExpired(state, now());
+      return;
+    case 'expireReapproval':
+      applyReapprovalExpired(state, now());
+      return;
+    case 'resume':
+      applyResume(state, { kind: 'system' }, 'resumed on schedule', now());
+      return;
+    case 'consentReapproval':
+      enterConsentReapproval(state, now());
+      return;
+    case 'wait':
+    case 'done':
+      return;
+  }
+}
