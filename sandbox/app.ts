@@ -34,7 +34,7 @@ import {
   voidPayment,
 } from './payments.js';
 import { verifySignature } from './signature.js';
-import type { SandboxState } from './state.js';
+import { createSandboxState, type SandboxState, type SandboxStateOptions } from './state.js';
 import type { RequestLogEntry } from './store.js';
 
 /** A plain `node:http` request listener; the server (and its sockets) stay with the caller. */
@@ -42,8 +42,14 @@ export type SandboxRequestHandler = (req: IncomingMessage, res: ServerResponse) 
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
-/** Builds the sandbox's request handler over `state`; listening happens in `server.ts`/`index.ts`. */
-export function createSandboxApp(state: SandboxState): SandboxRequestHandler {
+/**
+ * Builds the sandbox's request handler over `state` (or a new state from options such as `now`);
+ * listening happens in `server.ts`/`index.ts`.
+ */
+export function createSandboxApp(
+  stateOrOptions: SandboxState | SandboxStateOptions = {},
+): SandboxRequestHandler {
+  const state = 'store' in stateOrOptions ? stateOrOptions : createSandboxState(stateOrOptions);
   const control = createSandboxControl(state);
   return (req, res) => {
     handle(state, control, req, res).catch((err: unknown) => {

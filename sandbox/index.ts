@@ -2,13 +2,13 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createSandboxApp } from './app.js';
 import { createSandboxControl, type SandboxControl } from './control.js';
-import { createSandboxState, type SandboxBehaviour } from './state.js';
+import { createSandboxState, type SandboxBehaviour, type SandboxClock } from './state.js';
 
 export type { SandboxRequestHandler } from './app.js';
 export { createSandboxApp } from './app.js';
 export type { SandboxControl } from './control.js';
 export type { FaultAction, FaultApi, FaultRule } from './faults.js';
-export type { SandboxBehaviour, SandboxState } from './state.js';
+export type { SandboxBehaviour, SandboxClock, SandboxState, SandboxStateOptions } from './state.js';
 export {
   createSandboxState,
   DEFAULT_BEHAVIOUR,
@@ -31,8 +31,11 @@ export interface SandboxOptions {
   reservationTtlMs?: number;
   /** regKey lifetime since its last payment; default 180 days. */
   regKeyIdleLifetimeMs?: number;
-  /** Clock for expiries and dates; default Date.now (latency faults use real timers). */
-  now?: () => number;
+  /**
+   * Clock (ms) for reservation, approval-window, authorization and regKey idle expiry and every date
+   * the sandbox writes; sync or async, default Date.now. Fault delays use real timers.
+   */
+  now?: SandboxClock;
   behaviour?: Partial<SandboxBehaviour>;
 }
 
@@ -59,6 +62,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<RunningSa
     ...(opts.now !== undefined ? { now: opts.now } : {}),
     ...(opts.behaviour !== undefined ? { behaviour: opts.behaviour } : {}),
   });
+  await state.readClock();
   const server = createServer(createSandboxApp(state));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
