@@ -34,6 +34,7 @@ export interface ServiceStack {
 export async function startServiceStack(
   address: string,
   taskQueue = `stack-${randomUUID()}`,
+  options: { identity?: string } = {},
 ): Promise<ServiceStack> {
   const keys: EncryptionKey[] = [{ id: 'test-k1', key: randomBytes(32) }];
   const dataConverter = createDataConverter(keys);
@@ -49,6 +50,7 @@ export async function startServiceStack(
     }),
     dataConverter,
     workflowBundle: await workflowBundle(),
+    ...(options.identity !== undefined ? { identity: options.identity } : {}),
   });
   const running = worker.run();
   const connection = await Connection.connect({ address });

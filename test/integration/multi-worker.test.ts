@@ -3,16 +3,20 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { createDataConverter } from '../../client/temporal/data-converter.js';
 import { buildActivityDeps, createSubscriptionWorker } from '../../worker/create-worker.js';
-import type { SubscriptionView } from '../../workflows/messages.js';
+import { type SubscriptionView, workflowIdFor } from '../../workflows/messages.js';
+import { parseOrderId } from '../../workflows/order-id.js';
 import { eventually, type ServiceStack, startServiceStack } from '../helpers/service-stack.js';
 import { workflowBundle } from '../helpers/subscription-harness.js';
+
+const FIRST = 'first-worker';
+const SECOND = 'second-worker';
 
 let stack: ServiceStack;
 let second: { worker: Worker; running: Promise<void>; connection: NativeConnection };
 
 beforeAll(async () => {
   const address = inject('temporalAddress');
-  stack = await startServiceStack(address, `multi-worker-${randomUUID()}`);
+  stack = await startServiceStack(address, `multi-worker-${randomUUID()}`, { identity: FIRST });
   // A second worker process's worth: own connection, same task queue, same keys, same LINE Pay.
   const connection = await NativeConnection.connect({ address });
   const worker = await createSubscriptionWorker({
@@ -29,7 +33,7 @@ beforeAll(async () => {
     }),
     dataConverter: createDataConverter(stack.keys),
     workflowBundle: await workflowBundle(),
-    identity: 'second-worker',
+    identity: SECOND,
   });
   second = { worker, running: worker.run(), connection };
 });
@@ -71,10 +75,47 @@ it('two workers on one task queue bill every subscription exactly once per cycle
     60_000,
     1_000,
   );
-  const ledger = stack.sandbox.control.ledger().filter((e) => e.kind === 'payment');
-  for (const view of views) {
-    const orderIds = view.charges.map((c) => c.orderId);
-    expect(new Set(orderIds).size).toBe(orderIds.length);
-    for (const orderId of orderIds) expect(ledger.filter((e) => e.orderId === orderId)).toHaveLength(1);
+  // Stop billing before reading the ledger, so it and the views describe the same cycles.
+  for (const id of ids) {
+    await stack.api(`/subscriptions/${id}/cancel`, { method: 'POST', body: { reason: 'test over' } });
   }
+  const finals = await Promise.all(
+    ids.map((id) => stack.client.workflow.getHandle(workflowIdFor(id)).result()),
+  );
+  const ledger = stack.sandbox.control.ledger().filter((e) => e.kind === 'payment');
+
+  for (const [i, id] of ids.entries()) {
+    const view = finals[i] as SubscriptionView;
+    expect(view.charges.length).toBeGreaterThanOrEqual(views[i]!.charges.length);
+    // Every payment LINE Pay took for this subscription, under whatever orderId, grouped by cycle.
+    const paid = ledger.filter((e) => parseOrderId(e.orderId)?.subscriptionId === id);
+    const byCycle = new Map<number, string[]>();
+    for (const e of paid) {
+      const cycle = parseOrderId(e.orderId)!.cycle;
+      byCycle.set(cycle, [...(byCycle.get(cycle) ?? []), e.transactionId]);
+    }
+    for (const [cycle, txs] of byCycle) expect(txs, `cycle ${cycle} of ${id}`).toHaveLength(1);
+    expect(
+      paid
+        .map((e) => [parseOrderId(e.orderId)!.cycle, e.transactionId, e.amount])
+        .sort((a, b) => +a[0]! - +b[0]!),
+    ).toEqual(view.charges.map((c) => [c.cycle, c.transactionId, c.amount]));
+  }
+
+  // Both workers did real work: identities on the activity and workflow tasks they started.
+  const activityBy = new Map<string, number>();
+  const workflowTaskBy = new Map<string, number>();
+  for (const id of ids) {
+    const history = await stack.client.workflow.getHandle(workflowIdFor(id)).fetchHistory();
+    for (const e of history.events ?? []) {
+      const a = e.activityTaskStartedEventAttributes?.identity;
+      if (a) activityBy.set(a, (activityBy.get(a) ?? 0) + 1);
+      const w = e.workflowTaskStartedEventAttributes?.identity;
+      if (w) workflowTaskBy.set(w, (workflowTaskBy.get(w) ?? 0) + 1);
+    }
+  }
+  console.log('[multi-worker] activity tasks by worker', Object.fromEntries(activityBy));
+  console.log('[multi-worker] workflow tasks by worker', Object.fromEntries(workflowTaskBy));
+  expect([...activityBy.keys()].sort()).toEqual([FIRST, SECOND]);
+  expect([...workflowTaskBy.keys()].sort()).toEqual([FIRST, SECOND]);
 });
