@@ -18,6 +18,21 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'ledger',
+          include: ['test/ledger/**/*.test.ts'],
+          environment: 'node',
+          // One throw-away PostgreSQL for the project; every file runs on it and on PGlite.
+          globalSetup: ['test/ledger/helpers/global-setup.ts'],
+          setupFiles: ['test/helpers/quiet-runtime.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          maxWorkers: 2,
+          fileParallelism: true,
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        test: {
           name: 'temporal',
           include: ['test/workflow/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
           environment: 'node',
