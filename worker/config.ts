@@ -1,3 +1,4 @@
+import { deriveVaultKey, type VaultKey } from '../activities/regkey-vault.js';
 import {
   ConfigError,
   type Env,
@@ -22,6 +23,10 @@ export interface WorkerConfig {
   temporal: TemporalSettings;
   linePay: { baseUrl: string; channelId: string; channelSecret: string };
   encryptionKeys: EncryptionKey[];
+  /** regKey vault keys, current first: held by workers only. */
+  vaultKeys: VaultKey[];
+  /** `derived`: no `REGKEY_VAULT_KEY` was set (never in production); main.ts warns at start-up. */
+  vaultKeySource: 'REGKEY_VAULT_KEY' | 'derived';
   maxConcurrentActivityTaskExecutions: number;
   maxConcurrentWorkflowTaskExecutions: number;
   /** Task-queue-wide cap on activity starts per second, shared by every worker: LINE Pay's rate limit. */
@@ -49,6 +54,7 @@ export function readWorkerConfig(env: Env): WorkerConfig {
     throw new ConfigError('LINEPAY_CHANNEL_ID', 'must be the numeric channel id');
   const channelSecret = readRequired(env, 'LINEPAY_CHANNEL_SECRET', 'from the LINE Pay merchant center');
   const encryptionKeys = readEncryptionKeys(env);
+  const vault = readVaultKeys(env, encryptionKeys);
   const logLevel = (nonEmpty(env, 'LOG_LEVEL') ?? 'INFO').toUpperCase();
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
@@ -58,6 +64,8 @@ export function readWorkerConfig(env: Env): WorkerConfig {
     temporal,
     linePay: { baseUrl, channelId, channelSecret },
     encryptionKeys,
+    vaultKeys: vault.keys,
+    vaultKeySource: vault.source,
     maxConcurrentActivityTaskExecutions: readInt(env, 'WORKER_MAX_CONCURRENT_ACTIVITIES', 20, 1, 10_000),
     maxConcurrentWorkflowTaskExecutions: readInt(env, 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', 40, 2, 10_000),
     shutdownGraceTime: `${graceSeconds}s`,
@@ -87,6 +95,8 @@ export function describeWorkerConfig(config: WorkerConfig): Record<string, unkno
       channelSecret: '[redacted]',
     },
     encryptionKeyIds: config.encryptionKeys.map((k) => k.id),
+    vaultKeyIds: config.vaultKeys.map((k) => k.id),
+    vaultKeySource: config.vaultKeySource,
     maxConcurrentActivityTaskExecutions: config.maxConcurrentActivityTaskExecutions,
     maxConcurrentWorkflowTaskExecutions: config.maxConcurrentWorkflowTaskExecutions,
     maxTaskQueueActivitiesPerSecond: config.maxTaskQueueActivitiesPerSecond,
@@ -94,4 +104,76 @@ export function describeWorkerConfig(config: WorkerConfig): Record<string, unkno
     shutdownGraceTime: config.shutdownGraceTime,
     workflowBundlePath: config.workflowBundlePath,
   };
+}
+
+const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
+export const DEFAULT_VAULT_KEY_ID = 'rv1';
+
+/**
+ * The regKey vault keys: `REGKEY_VAULT_KEYS` (`<id>:<key>,…`, current first, for rotation) or
+ * `REGKEY_VAULT_KEY` (+ `REGKEY_VAULT_KEY_ID`), each 32 bytes in base64 or hex. Required when
+ * `NODE_ENV=production`; otherwise, when unset, derived from the payload keys so the demo and tests
+ * run (the payload key is held by the HTTP service and CLI users too, so that is no separation).
+ */
+export function readVaultKeys(
+  env: Env,
+  payloadKeys: readonly EncryptionKey[],
+): { keys: VaultKey[]; source: 'REGKEY_VAULT_KEY' | 'derived' } {
+  const list = nonEmpty(env, 'REGKEY_VAULT_KEYS');
+  const single = nonEmpty(env, 'REGKEY_VAULT_KEY');
+  if (list !== undefined && single !== undefined) {
+    throw new ConfigError('REGKEY_VAULT_KEYS', 'set either REGKEY_VAULT_KEYS or REGKEY_VAULT_KEY, not both');
+  }
+  let keys: VaultKey[];
+  if (list !== undefined) {
+    keys = [];
+    for (const [i, entry] of list.split(',').entries()) {
+      const sep = entry.indexOf(':');
+      const id = entry.slice(0, sep).trim();
+      if (sep <= 0 || !KEY_ID.test(id)) {
+        throw new ConfigError(
+          'REGKEY_VAULT_KEYS',
+          `entry ${i + 1} must be <keyId>:<32 bytes, base64 or hex>`,
+        );
+      }
+      if (keys.some((k) => k.id === id))
+        throw new ConfigError('REGKEY_VAULT_KEYS', `lists key id ${id} twice`);
+      keys.push({ id, key: decodeVaultKey('REGKEY_VAULT_KEYS', entry.slice(sep + 1).trim(), `key ${id}`) });
+    }
+  } else if (single !== undefined) {
+    const id = nonEmpty(env, 'REGKEY_VAULT_KEY_ID') ?? DEFAULT_VAULT_KEY_ID;
+    if (!KEY_ID.test(id))
+      throw new ConfigError('REGKEY_VAULT_KEY_ID', 'must be 1-32 characters of [A-Za-z0-9_-]');
+    keys = [{ id, key: decodeVaultKey('REGKEY_VAULT_KEY', single, 'value') }];
+  } else {
+    if (nonEmpty(env, 'NODE_ENV') === 'production') {
+      throw new ConfigError(
+        'REGKEY_VAULT_KEY',
+        'is required when NODE_ENV=production (32 random bytes: `openssl rand -base64 32`), held by workers only',
+      );
+    }
+    return { keys: payloadKeys.map(deriveVaultKey), source: 'derived' };
+  }
+  const variable = list !== undefined ? 'REGKEY_VAULT_KEYS' : 'REGKEY_VAULT_KEY';
+  for (const { key } of keys) {
+    if (payloadKeys.some((p) => Buffer.from(p.key).equals(key))) {
+      throw new ConfigError(variable, 'must not be one of the payload encryption keys');
+    }
+  }
+  return { keys, source: 'REGKEY_VAULT_KEY' };
+}
+
+function decodeVaultKey(variable: string, text: string, what: string): Buffer {
+  let key: Buffer;
+  if (/^[0-9a-fA-F]{64}$/.test(text)) key = Buffer.from(text, 'hex');
+  else if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(text)) {
+    key = Buffer.from(text, text.includes('-') || text.includes('_') ? 'base64url' : 'base64');
+  } else throw new ConfigError(variable, `${what} is neither base64 nor hex`);
+  if (key.length !== 32) {
+    throw new ConfigError(
+      variable,
+      `${what} must decode to 32 bytes (got ${key.length}); use \`openssl rand -base64 32\``,
+    );
+  }
+  return key;
 }

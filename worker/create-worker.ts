@@ -1,10 +1,9 @@
-import { hkdfSync } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { DataConverter } from '@temporalio/common';
 import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { type ActivityDeps, createActivities } from '../activities/index.js';
 import { LinePayClient } from '../activities/linepay/index.js';
-import { RegKeyVault } from '../activities/regkey-vault.js';
+import { deriveVaultKey, RegKeyVault, type VaultKey } from '../activities/regkey-vault.js';
 import type { EncryptionKey } from '../client/temporal/payload-codec.js';
 
 /** Entry module of the workflow code, for the bundler and for tests that bundle on the fly. */
@@ -55,20 +54,18 @@ export async function createSubscriptionWorker(options: SubscriptionWorkerOption
   return Worker.create(workerOptions);
 }
 
-/**
- * A regKey vault key, derived from a payload key with HKDF so the two uses never share raw key material;
- * same id as the payload key it comes from, so both rotate together.
- */
-export function deriveVaultKey(key: EncryptionKey): { id: string; key: Buffer } {
-  const derived = hkdfSync('sha256', key.key, Buffer.alloc(0), 'linepay-subscriptions/regkey-vault/v1', 32);
-  return { id: key.id, key: Buffer.from(derived) };
-}
+export { deriveVaultKey };
 
 /** Activity dependencies from config: the real LINE Pay client (or the sandbox) and the vault. */
 export function buildActivityDeps(options: {
   linePay: { baseUrl: string; channelId: string; channelSecret: string };
-  /** Payload keys, current first; the vault seals with the first and opens with any. */
+  /** Payload keys, current first. */
   encryptionKeys: readonly EncryptionKey[];
+  /**
+   * `REGKEY_VAULT_KEY(S)` from `readWorkerConfig`, current first; the vault seals with the first and
+   * opens with any. Absent (tests): derived from the payload keys.
+   */
+  vaultKeys?: readonly VaultKey[];
 }): ActivityDeps {
   return {
     linePay: new LinePayClient({
@@ -76,6 +73,6 @@ export function buildActivityDeps(options: {
       channelSecret: options.linePay.channelSecret,
       baseUrl: options.linePay.baseUrl,
     }),
-    vault: new RegKeyVault(options.encryptionKeys.map(deriveVaultKey)),
+    vault: new RegKeyVault(options.vaultKeys ?? options.encryptionKeys.map(deriveVaultKey)),
   };
 }

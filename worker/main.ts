@@ -32,6 +32,7 @@ function secretsOf(config: WorkerConfig): string[] {
   const out = [
     config.linePay.channelSecret,
     ...config.encryptionKeys.map((k) => Buffer.from(k.key).toString('base64')),
+    ...config.vaultKeys.flatMap((k) => [k.key.toString('base64'), k.key.toString('hex')]),
   ];
   const apiKey = config.temporal.connectionOptions.apiKey;
   if (typeof apiKey === 'string') out.push(apiKey);
@@ -59,6 +60,11 @@ async function main(): Promise<void> {
       : {}),
   });
   logger.info('worker starting', { config: describeWorkerConfig(config) });
+  if (config.vaultKeySource === 'derived') {
+    logger.warn(
+      'REGKEY_VAULT_KEY is not set: the regKey vault key is derived from the payload key, which the HTTP service and CLI users hold too. Set REGKEY_VAULT_KEY on workers only (required when NODE_ENV=production).',
+    );
+  }
 
   const connection = await NativeConnection.connect(config.temporal.connectionOptions);
   try {
@@ -77,7 +83,11 @@ async function main(): Promise<void> {
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      activityDeps: buildActivityDeps({ linePay: config.linePay, encryptionKeys: config.encryptionKeys }),
+      activityDeps: buildActivityDeps({
+        linePay: config.linePay,
+        encryptionKeys: config.encryptionKeys,
+        vaultKeys: config.vaultKeys,
+      }),
       dataConverter: createDataConverter(config.encryptionKeys),
       ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),
       maxConcurrentActivityTaskExecutions: config.maxConcurrentActivityTaskExecutions,

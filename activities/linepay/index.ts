@@ -1,10 +1,13 @@
 export { isLinePayError, LinePayError, type LinePayErrorInit } from './errors.js';
 export { ID_FIELDS, parseLinePayJson } from './json.js';
 export {
+  DEADLINE_MARGIN_MS,
   DEFAULT_TIMEOUTS,
   LinePayClient,
   type LinePayClientOptions,
   PRODUCTION_BASE_URL,
+  paidAmount,
+  paymentMatches,
   SANDBOX_BASE_URL,
 } from './linepay-client.js';
 export { maskRegKey, redactRegKey } from './regkey.js';

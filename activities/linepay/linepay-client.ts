@@ -74,6 +74,18 @@ const NOT_SENT_ERROR_CODES: ReadonlySet<string> = new Set([
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
 ]);
 
+/** Time kept back before a deadline, for the caller to report what happened. */
+export const DEADLINE_MARGIN_MS = 1_000;
+/** The least read timeout worth sending a read-only call with. */
+const MIN_READ_BUDGET_MS = 1_000;
+/**
+ * Calls that move money get at least this long (or their whole configured timeout, when shorter):
+ * LINE Pay documents 20 s as the least preapprovedPay read timeout, and one cut shorter only makes
+ * an unknown outcome more likely.
+ */
+const MIN_MONEY_BUDGET_MS = 20_000;
+const MONEY_APIS: ReadonlySet<LinePayApi> = new Set(['preapprovedPay', 'confirm', 'capture']);
+
 /** 4xx statuses that a proxy may return for a request it might have forwarded. */
 const AMBIGUOUS_4XX: ReadonlySet<number> = new Set([408, 409, 425, 429]);
 
@@ -86,6 +98,7 @@ interface Call {
   payload: string;
   regKey?: string;
   signal?: AbortSignal | undefined;
+  deadline?: number | undefined;
 }
 
 interface Envelope {
@@ -213,6 +226,10 @@ export class LinePayClient {
           });
         }
         throw err;
+      }
+      if (found && !paymentMatches(found, body.amount, body.currency)) {
+        // The orderId was used for something else (another amount or currency): never this charge.
+        return { status: 'mismatch', ...paymentSummary(found) };
       }
       if (found) {
         return {
@@ -398,11 +415,19 @@ export class LinePayClient {
       path: this.#prefix + path,
       payload: JSON.stringify(body),
       signal: opts.signal,
+      deadline: opts.deadline,
     };
   }
 
   #get(api: LinePayApi, path: string, query: string, opts: CallOptions): Call {
-    return { api, method: 'GET', path: this.#prefix + path, payload: query, signal: opts.signal };
+    return {
+      api,
+      method: 'GET',
+      path: this.#prefix + path,
+      payload: query,
+      signal: opts.signal,
+      deadline: opts.deadline,
+    };
   }
 
   #regKeyPath(regKey: string): string {
@@ -442,7 +467,20 @@ export class LinePayClient {
     if (call.signal?.aborted) {
       throw this.#error(call, 'not_sent', 'aborted by the caller before sending', {});
     }
-    const timeoutMs = this.#timeouts[call.api];
+    let timeoutMs = this.#timeouts[call.api];
+    if (call.deadline !== undefined) {
+      const left = call.deadline - Date.now() - DEADLINE_MARGIN_MS;
+      const needed = MONEY_APIS.has(call.api) ? Math.min(timeoutMs, MIN_MONEY_BUDGET_MS) : MIN_READ_BUDGET_MS;
+      if (left < needed) {
+        throw this.#error(
+          call,
+          'not_sent',
+          `not sent: ${Math.max(0, Math.floor(left))} ms left before the deadline, ${needed} ms needed`,
+          {},
+        );
+      }
+      timeoutMs = Math.min(timeoutMs, Math.floor(left));
+    }
     const timeoutSignal = AbortSignal.timeout(timeoutMs);
     const options: KyOptions = {
       method: call.method,
@@ -579,6 +617,35 @@ export class LinePayClient {
   #badAnswer(call: Call, detail: string): LinePayError {
     return this.#error(call, 'unknown_outcome', `unusable answer: ${detail}`, {});
   }
+}
+
+/** Sum of `payInfo` amounts (several methods may share a payment), if LINE Pay listed any. */
+export function paidAmount(detail: PaymentDetail): number | undefined {
+  const parts = Array.isArray(detail.payInfo) ? detail.payInfo : [];
+  if (parts.length === 0 || !parts.every((p) => typeof p?.amount === 'number')) return undefined;
+  return parts.reduce((sum, p) => sum + p.amount, 0);
+}
+
+/**
+ * Whether a payment found by orderId is the one we asked for: same amount and currency. One whose
+ * amount or currency Details does not state does not count either.
+ */
+export function paymentMatches(detail: PaymentDetail, amount: number, currency: Currency): boolean {
+  return detail.currency === currency && paidAmount(detail) === amount;
+}
+
+function paymentSummary(detail: PaymentDetail): {
+  transactionId: string;
+  amount?: number;
+  currency?: string;
+} {
+  const out: { transactionId: string; amount?: number; currency?: string } = {
+    transactionId: detail.transactionId,
+  };
+  const amount = paidAmount(detail);
+  if (amount !== undefined) out.amount = amount;
+  if (typeof detail.currency === 'string') out.currency = detail.currency;
+  return out;
 }
 
 const REQUEST_STATUS: Readonly<Record<string, RequestStatus>> = {

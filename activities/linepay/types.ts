@@ -102,7 +102,9 @@ export interface PreapprovedPayResult {
  */
 export type PreapprovedChargeResult =
   | { status: 'charged'; transactionId: TransactionId; transactionDate: string; recovered: boolean }
-  | { status: 'not_found'; reason: 'unknown_outcome' | 'duplicate_order' };
+  | { status: 'not_found'; reason: 'unknown_outcome' | 'duplicate_order' }
+  /** A payment exists under the orderId, for another amount or currency: not this charge. */
+  | { status: 'mismatch'; transactionId: TransactionId; amount?: number; currency?: string };
 
 export interface RefundListEntry {
   refundTransactionId: TransactionId;
@@ -154,4 +156,9 @@ export interface LinePayLogger {
 
 export interface CallOptions {
   signal?: AbortSignal;
+  /**
+   * Epoch ms after which nobody reads the answer (an activity attempt's deadline). A call that cannot
+   * get a useful read timeout before it is not sent (`not_sent`); otherwise its timeout is cut to fit.
+   */
+  deadline?: number;
 }

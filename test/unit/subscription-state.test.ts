@@ -537,7 +537,7 @@ describe('toView', () => {
 
   function stateWithRegKey(): SubscriptionState {
     const s = activeState({ maxCycles: 12, requestFingerprint: 'fp-1' });
-    s.sealedRegKey = new RegKeyVault(randomBytes(32)).seal(REG_KEY);
+    s.sealedRegKey = new RegKeyVault(randomBytes(32)).seal(REG_KEY, { subscriptionId: 'sub-1', instanceId: '0badcafe' });
     s.regKeyMasked = 'RK…F425';
     return s;
   }
