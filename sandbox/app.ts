@@ -161,6 +161,7 @@ async function handle(
   const rawQuery = queryAt === -1 ? '' : rawUrl.slice(queryAt + 1);
   const method = req.method ?? 'GET';
   const body = await readBody(req);
+  // One reading per request (an async clock may be a round trip to a time-skipping test server).
   await state.readClock();
   if (body === undefined) {
     sendJson(res, 413, { error: 'body too large' });
@@ -428,7 +429,10 @@ async function handleApi(
       default:
         break;
     }
-    outcome = execute(pinClock(state, await state.readClock()), route, body, query);
+    // The clock was read when the request arrived; read it again only if time has passed since.
+    const waited =
+      decision.latencyMs > 0 || (action?.kind === 'delayed_answer' && action.commit === 'after_delay');
+    outcome = execute(pinClock(state, waited ? await state.readClock() : state.now()), route, body, query);
   } finally {
     if (lockedRegKey !== undefined) state.store.busyRegKeys.delete(lockedRegKey);
   }

@@ -21,6 +21,11 @@ export interface SandboxControl {
   /** Test-only visibility of the real (unmasked) regKeys. */
   regKeys(): { regKey: string; status: 'ACTIVE' | 'EXPIRED'; lastPaymentAt?: string }[];
   reset(): void;
+  /**
+   * Reads the clock. With an async clock the in-process calls above use its latest reading (API
+   * calls and `/__sandbox` routes read it themselves); await this first after moving time.
+   */
+  readClock(): Promise<number>;
 }
 
 /** An approval with `confirmUrlType: SERVER` makes LINE Pay's server GET the confirmUrl itself. */
@@ -71,6 +76,9 @@ export function createSandboxControl(state: SandboxState): SandboxControl {
     },
     reset() {
       state.reset();
+    },
+    readClock() {
+      return state.readClock();
     },
   };
 }

@@ -135,7 +135,7 @@ function checkReading(value: unknown): number {
  */
 function createClock(source: SandboxClock): { now: () => number; read: () => Promise<number> } {
   const first = source();
-  if (typeof first === 'number') {
+  if (!(first instanceof Promise)) {
     checkReading(first);
     const now = () => checkReading(source());
     return { now, read: async () => now() };
@@ -145,10 +145,8 @@ function createClock(source: SandboxClock): { now: () => number; read: () => Pro
     latest = latest === undefined ? value : Math.max(latest, value);
     return latest;
   };
-  Promise.resolve(first).then(
-    (value) => record(checkReading(value)),
-    () => undefined,
-  );
+  // A bad first reading surfaces on the first readClock() (startSandbox awaits one).
+  first.then((value) => record(checkReading(value))).catch(() => undefined);
   return {
     now: () => latest ?? Date.now(),
     read: async () => record(checkReading(await source())),
