@@ -15,6 +15,7 @@ import type {
 } from '../workflows/activity-contract.js';
 import { ACTIVITY_FAILURE_TYPES } from '../workflows/failure-types.js';
 import { truncateCodePoints } from '../workflows/subscription-input.js';
+import { signedCallbackUrl } from './callback-link.js';
 import {
   type CallOptions,
   type LinePayApi,
@@ -30,6 +31,8 @@ import { assertRegKeyOwner, type RegKeyVault, RegKeyVaultError } from './regkey-
 export interface ActivityDeps {
   linePay: LinePayClient;
   vault: RegKeyVault;
+  /** Signs the confirm and cancel URLs (see callback-link.ts); the HTTP service verifies with it. */
+  callbackSigningKey: Uint8Array;
 }
 
 /** The LINE Pay activities; `recordEvents` comes from the ledger's own factory. */
@@ -180,7 +183,7 @@ function withCode<T extends object>(result: T, returnCode: string | undefined): 
  * values, config errors retry slowly, and only a Request refused for good or a regKey that does not
  * belong to the caller fail non-retryably (the workflow turns both into a state).
  */
-export function createActivities({ linePay, vault }: ActivityDeps): LinePayActivities {
+export function createActivities({ linePay, vault, callbackSigningKey }: ActivityDeps): LinePayActivities {
   /** Payment Details by orderId, matched on amount and currency. */
   async function lookup(attempt: Attempt, input: LookupInput): Promise<LookupResult> {
     const found = await attempt.call('details', (o) => linePay.findPaymentByOrderId(input.orderId, o));
@@ -235,6 +238,7 @@ export function createActivities({ linePay, vault }: ActivityDeps): LinePayActiv
     async reservePreapproved(input: ReserveInput): Promise<ReserveResult> {
       const attempt = new Attempt();
       const orderId = attempt.attempt === 1 ? input.orderId : `${input.orderId}-t${attempt.attempt}`;
+      const callbackSubject = { subscriptionId: input.subscriptionId, orderId };
       try {
         const res = await attempt.call('request', (o) =>
           linePay.requestPayment(
@@ -250,7 +254,10 @@ export function createActivities({ linePay, vault }: ActivityDeps): LinePayActiv
                   products: [{ name: input.productName, quantity: 1, price: input.amount }],
                 },
               ],
-              redirectUrls: { confirmUrl: input.confirmUrl, cancelUrl: input.cancelUrl },
+              redirectUrls: {
+                confirmUrl: signedCallbackUrl(input.confirmUrl, callbackSigningKey, callbackSubject),
+                cancelUrl: signedCallbackUrl(input.cancelUrl, callbackSigningKey, callbackSubject),
+              },
               options: { payment: { payType: 'PREAPPROVED', capture: true } },
             },
             o,

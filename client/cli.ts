@@ -12,7 +12,15 @@ import {
   type SubscriptionView,
 } from '../workflows/messages.js';
 import { CURRENCIES, type Currency } from '../workflows/subscription-input.js';
-import { ConfigError, type Env, readEncryptionKeys, readHttpUrl, readTemporalSettings } from './config.js';
+import {
+  ConfigError,
+  type Env,
+  readBillingLimits,
+  readEncryptionKeys,
+  readLinePayEnv,
+  readPublicBaseUrl,
+  readTemporalSettings,
+} from './config.js';
 import { isSubscriptionError } from './errors.js';
 import {
   type CreateSubscriptionRequest,
@@ -349,11 +357,16 @@ export async function main(
   let client: Awaited<ReturnType<typeof connectClient>> | undefined;
   try {
     const temporal = readTemporalSettings(env);
+    // Read before connecting: a production CLI must name the public URL LINE Pay sends customers back to.
+    const linePayEnv = readLinePayEnv(env);
+    const publicBaseUrl = readPublicBaseUrl(env, linePayEnv);
+    const limits = readBillingLimits(env, linePayEnv);
     client = await connectClient(temporal, readEncryptionKeys(env));
     const subs = createSubscriptionsClient({
       client,
       taskQueue: temporal.taskQueue,
-      publicBaseUrl: readHttpUrl(env, 'PUBLIC_BASE_URL', 'http://127.0.0.1:3000'),
+      publicBaseUrl,
+      limits,
     });
     return await runCommand(cmd, subs, io);
   } catch (err) {

@@ -2,7 +2,13 @@
  * Typed errors of the client library. Callers branch on `code`; the HTTP service maps each code to one
  * status. Messages never contain secrets or regKeys.
  */
-export type SubscriptionErrorCode = 'validation' | 'not_found' | 'conflict' | 'rejected' | 'unavailable';
+export type SubscriptionErrorCode =
+  | 'validation'
+  | 'not_found'
+  | 'conflict'
+  | 'rejected'
+  | 'unavailable'
+  | 'internal';
 
 export abstract class SubscriptionError extends Error {
   abstract readonly code: SubscriptionErrorCode;
@@ -61,8 +67,9 @@ export class RejectedError extends SubscriptionError {
     message: string,
     readonly type: string,
     readonly subscriptionId: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
   override get details(): Record<string, unknown> {
     return { type: this.type, subscriptionId: this.subscriptionId };
@@ -73,6 +80,26 @@ export class RejectedError extends SubscriptionError {
 export class UnavailableError extends SubscriptionError {
   override readonly name = 'UnavailableError' as const;
   readonly code = 'unavailable' as const;
+}
+
+/**
+ * A permanent failure on our side (Temporal refused our credentials or the request, a bug): retrying
+ * will not help. `reason` is stable (`temporal_permission_denied`, …); the original error is `cause`,
+ * for the log only.
+ */
+export class InternalError extends SubscriptionError {
+  override readonly name = 'InternalError' as const;
+  readonly code = 'internal' as const;
+  constructor(
+    message: string,
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+  override get details(): Record<string, unknown> {
+    return { reason: this.reason };
+  }
 }
 
 export function isSubscriptionError(err: unknown): err is SubscriptionError {

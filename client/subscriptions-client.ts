@@ -46,7 +46,9 @@ import {
 } from '../workflows/search-attributes.js';
 import {
   type Actor,
+  type BillingLimits,
   type Currency,
+  DEFAULT_BILLING_LIMITS,
   isSubscriptionId,
   normalizeSubscriptionInput,
   type SubscriptionInput,
@@ -54,6 +56,7 @@ import {
 } from '../workflows/subscription-input.js';
 import {
   ConflictError,
+  InternalError,
   NotFoundError,
   RejectedError,
   SubscriptionError,
@@ -116,6 +119,8 @@ export interface SubscriptionsClientOptions {
   publicBaseUrl: string;
   /** Per-call deadline; a call that has not finished by then throws `UnavailableError`. Default 30 s. */
   timeoutMs?: number;
+  /** Billing limits checked at create and recorded in the input (default `DEFAULT_BILLING_LIMITS`). */
+  limits?: BillingLimits;
 }
 
 type WithActor<T> = T & { actor?: Actor };
@@ -265,11 +270,14 @@ export function createSubscriptionsClient(options: SubscriptionsClientOptions): 
       const subscriptionId = request.subscriptionId ?? randomUUID();
       let normalized: ReturnType<typeof normalizeSubscriptionInput>;
       try {
-        normalized = normalizeSubscriptionInput({
-          ...stripUndefined(request),
-          subscriptionId,
-          redirectUrls: redirectUrlsFor(options.publicBaseUrl, subscriptionId),
-        });
+        normalized = normalizeSubscriptionInput(
+          {
+            ...stripUndefined(request),
+            subscriptionId,
+            redirectUrls: redirectUrlsFor(options.publicBaseUrl, subscriptionId),
+          },
+          options.limits ?? DEFAULT_BILLING_LIMITS,
+        );
       } catch (err) {
         if (err instanceof SubscriptionInputError) throw new ValidationError(err.message, err.field);
         throw err;
@@ -433,20 +441,51 @@ function stripUndefined<T extends object>(value: T): { [K in keyof T]: Exclude<T
   };
 }
 
+/** gRPC status codes (grpc/status.proto). */
 const GRPC = {
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
   DEADLINE_EXCEEDED: 4,
   NOT_FOUND: 5,
   ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
   RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
   UNAVAILABLE: 14,
-};
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
+} as const;
 
-/** Maps Temporal client errors onto the library's typed errors. */
+/** Worth retrying the same call: the server was busy, slow or away. */
+const TRANSIENT_GRPC: ReadonlySet<number> = new Set([
+  GRPC.CANCELLED,
+  GRPC.DEADLINE_EXCEEDED,
+  GRPC.RESOURCE_EXHAUSTED,
+  GRPC.ABORTED,
+  GRPC.UNAVAILABLE,
+]);
+
+function grpcName(code: number): string {
+  const name = Object.entries(GRPC).find(([, v]) => v === code)?.[0] ?? 'UNKNOWN';
+  return name.toLowerCase();
+}
+
+/**
+ * Maps Temporal client errors onto the library's typed errors. Raw Temporal and gRPC messages never
+ * pass through (they name namespaces, hosts, internals): the original error is kept as `cause` for
+ * the log, and callers branch on `code` (plus `reason` for `internal`).
+ */
 export function toSubscriptionError(err: unknown, subscriptionId: string): SubscriptionError {
   if (err instanceof SubscriptionError) return err;
   if (err instanceof WorkflowUpdateFailedError) {
     const cause = err.cause;
     if (cause instanceof ApplicationFailure) {
+      // The workflow's own validator and handler messages: written by us, free of secrets.
       const type = cause.type ?? 'Error';
       if (type === REJECTION_TYPES.invalidInput || type === REJECTION_TYPES.invalidRequest) {
         const field = (cause.details?.[0] as { field?: unknown } | undefined)?.field;
@@ -454,7 +493,9 @@ export function toSubscriptionError(err: unknown, subscriptionId: string): Subsc
       }
       return new RejectedError(cause.message, type, subscriptionId);
     }
-    return new RejectedError(cause?.message ?? err.message, 'Error', subscriptionId);
+    return new RejectedError('the subscription did not accept the change', 'Error', subscriptionId, {
+      cause: err,
+    });
   }
   if (err instanceof WorkflowNotFoundError) {
     if (/already completed/i.test(err.message)) {
@@ -467,7 +508,7 @@ export function toSubscriptionError(err: unknown, subscriptionId: string): Subsc
     return new NotFoundError(subscriptionId);
   }
   if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
-    return new UnavailableError('Temporal did not finish the request in time; retry it');
+    return new UnavailableError('Temporal did not finish the request in time; retry it', { cause: err });
   }
   const grpc = grpcCode(err);
   if (grpc === GRPC.NOT_FOUND) {
@@ -480,16 +521,28 @@ export function toSubscriptionError(err: unknown, subscriptionId: string): Subsc
     }
     return new NotFoundError(subscriptionId);
   }
-  if (grpc === GRPC.DEADLINE_EXCEEDED || grpc === GRPC.UNAVAILABLE || grpc === GRPC.RESOURCE_EXHAUSTED) {
-    return new UnavailableError('Temporal is unavailable; retry the request');
+  if (grpc === GRPC.ALREADY_EXISTS) {
+    return new ConflictError(`subscription ${subscriptionId} already exists`, subscriptionId);
+  }
+  if (grpc !== undefined && TRANSIENT_GRPC.has(grpc)) {
+    return new UnavailableError('Temporal is unavailable; retry the request', { cause: err });
+  }
+  if (grpc !== undefined) {
+    // Permanent: credentials, namespace, a bad request or a server fault. Retrying will not help.
+    const reason = `temporal_${grpcName(grpc)}`;
+    return new InternalError(`Temporal refused the request (${reason}); see the service log`, reason, {
+      cause: err,
+    });
   }
   if (err instanceof ServiceError || isGrpcServiceError(err)) {
-    return new UnavailableError(`Temporal request failed: ${(err as Error).message}`);
+    return new InternalError('Temporal refused the request; see the service log', 'temporal_error', {
+      cause: err,
+    });
   }
   if (err instanceof Error && /query.*(failed|rejected)|no worker|timed? ?out/i.test(err.message)) {
-    return new UnavailableError(`Temporal could not answer: ${err.message}`);
+    return new UnavailableError('Temporal could not answer in time; retry the request', { cause: err });
   }
-  return new UnavailableError(err instanceof Error ? err.message : String(err));
+  return new InternalError('internal error; see the service log', 'internal', { cause: err });
 }
 
 function grpcCode(err: unknown): number | undefined {

@@ -26,6 +26,8 @@ const UI_PORT = 8233;
 const HTTP_PORT = Number(process.env.DEMO_HTTP_PORT ?? 3000);
 const SANDBOX_PORT = Number(process.env.DEMO_SANDBOX_PORT ?? 4000);
 const HTTP_URL = `http://127.0.0.1:${HTTP_PORT}`;
+/** The codec server listens apart from the public callbacks, on loopback. */
+const CODEC_PORT = Number(process.env.DEMO_CODEC_PORT ?? HTTP_PORT + 1);
 const INTERVAL = process.env.DEMO_INTERVAL ?? 'PT30S';
 const AUTO_APPROVE = process.env.DEMO_AUTO_APPROVE === '1' || process.env.DEMO_AUTO_APPROVE === 'true';
 const MAX_CHARGES = process.env.DEMO_MAX_CHARGES ? Number(process.env.DEMO_MAX_CHARGES) : undefined;
@@ -160,7 +162,7 @@ async function main(): Promise<void> {
     persistedSecret('payload-key', () => randomBytes(32).toString('base64'));
   const apiToken =
     process.env.API_TOKEN ?? persistedSecret('api-token', () => randomBytes(24).toString('base64url'));
-  const codecEndpoint = `${HTTP_URL}/codec`;
+  const codecEndpoint = `http://127.0.0.1:${CODEC_PORT}/codec`;
 
   // 1. Temporal dev server (reused when something already answers on 7233).
   if (await portAnswers(TEMPORAL_HOST, TEMPORAL_PORT)) {
@@ -213,6 +215,8 @@ async function main(): Promise<void> {
     TEMPORAL_NAMESPACE: 'default',
     PAYLOAD_ENCRYPTION_KEY: payloadKey,
     PAYLOAD_ENCRYPTION_KEY_ID: process.env.PAYLOAD_ENCRYPTION_KEY_ID ?? 'demo',
+    // Local sandbox: http URLs and short intervals are fine; callback links signed with a derived key.
+    LINEPAY_ENV: 'sandbox',
   };
   const tsx = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 
@@ -233,6 +237,8 @@ async function main(): Promise<void> {
     PUBLIC_BASE_URL: HTTP_URL,
     // The dev server's UI has no login, so it cannot forward a token: open codec, bound to localhost.
     CODEC_ALLOW_UNAUTHENTICATED: 'true',
+    CODEC_HOST: '127.0.0.1',
+    CODEC_PORT: String(CODEC_PORT),
     CODEC_CORS_ORIGINS: `http://127.0.0.1:${UI_PORT},http://localhost:${UI_PORT}`,
   });
   await waitFor('HTTP service', async () => (await fetch(`${HTTP_URL}/readyz`)).ok, 60_000);

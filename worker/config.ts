@@ -2,11 +2,14 @@ import { deriveVaultKey, type VaultKey } from '../activities/regkey-vault.js';
 import {
   ConfigError,
   type Env,
+  type LinePayEnv,
   nonEmpty,
   readBindAddress,
+  readCallbackSigningKeys,
+  readDeploymentUrl,
   readEncryptionKeys,
-  readHttpUrl,
   readInt,
+  readLinePayEnv,
   readPositiveNumber,
   readRequired,
   readTemporalSettings,
@@ -22,6 +25,10 @@ export const DEFAULT_LINEPAY_API_URL = 'https://sandbox-api-pay.line.me';
 export interface WorkerConfig {
   temporal: TemporalSettings;
   linePay: { baseUrl: string; channelId: string; channelSecret: string };
+  /** `LINEPAY_ENV`: production refuses http and needs an explicit LINEPAY_API_URL. */
+  linePayEnv: LinePayEnv;
+  /** Signs the callback links (`CALLBACK_SIGNING_KEY`, first entry); the HTTP service verifies. */
+  callbackSigningKey: Buffer;
   encryptionKeys: EncryptionKey[];
   /** regKey vault keys, current first: held by workers only. */
   vaultKeys: VaultKey[];
@@ -48,7 +55,11 @@ const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
  */
 export function readWorkerConfig(env: Env): WorkerConfig {
   const temporal = readTemporalSettings(env);
-  const baseUrl = readHttpUrl(env, 'LINEPAY_API_URL', DEFAULT_LINEPAY_API_URL);
+  const linePayEnv = readLinePayEnv(env);
+  const baseUrl = readDeploymentUrl(env, 'LINEPAY_API_URL', linePayEnv, DEFAULT_LINEPAY_API_URL);
+  if (linePayEnv === 'production' && new URL(baseUrl).hostname.startsWith('sandbox-')) {
+    throw new ConfigError('LINEPAY_API_URL', 'points at the LINE Pay sandbox while LINEPAY_ENV=production');
+  }
   const channelId = readRequired(env, 'LINEPAY_CHANNEL_ID', 'from the LINE Pay merchant center');
   if (!/^\d{1,20}$/.test(channelId))
     throw new ConfigError('LINEPAY_CHANNEL_ID', 'must be the numeric channel id');
@@ -63,6 +74,8 @@ export function readWorkerConfig(env: Env): WorkerConfig {
   const config: WorkerConfig = {
     temporal,
     linePay: { baseUrl, channelId, channelSecret },
+    linePayEnv,
+    callbackSigningKey: readCallbackSigningKeys(env, linePayEnv, encryptionKeys)[0]!,
     encryptionKeys,
     vaultKeys: vault.keys,
     vaultKeySource: vault.source,
@@ -94,6 +107,7 @@ export function describeWorkerConfig(config: WorkerConfig): Record<string, unkno
       channelId: config.linePay.channelId,
       channelSecret: '[redacted]',
     },
+    linePayEnv: config.linePayEnv,
     encryptionKeyIds: config.encryptionKeys.map((k) => k.id),
     vaultKeyIds: config.vaultKeys.map((k) => k.id),
     vaultKeySource: config.vaultKeySource,

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { DataConverter } from '@temporalio/common';
 import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { deriveCallbackKey } from '../activities/callback-link.js';
 import { type ActivityDeps, createActivities } from '../activities/index.js';
 import { LinePayClient } from '../activities/linepay/index.js';
 import { deriveVaultKey, RegKeyVault, type VaultKey } from '../activities/regkey-vault.js';
@@ -66,7 +67,11 @@ export function buildActivityDeps(options: {
    * opens with any. Absent (tests): derived from the payload keys.
    */
   vaultKeys?: readonly VaultKey[];
+  /** `CALLBACK_SIGNING_KEY`; absent (demo, tests): derived from the first payload key, as the HTTP service does. */
+  callbackSigningKey?: Uint8Array;
 }): ActivityDeps {
+  const firstKey = options.encryptionKeys[0];
+  if (!firstKey && !options.callbackSigningKey) throw new Error('buildActivityDeps needs a key');
   return {
     linePay: new LinePayClient({
       channelId: options.linePay.channelId,
@@ -74,5 +79,6 @@ export function buildActivityDeps(options: {
       baseUrl: options.linePay.baseUrl,
     }),
     vault: new RegKeyVault(options.vaultKeys ?? options.encryptionKeys.map(deriveVaultKey)),
+    callbackSigningKey: options.callbackSigningKey ?? deriveCallbackKey(firstKey!.key),
   };
 }

@@ -31,6 +31,7 @@ function defaultBundle(): string | undefined {
 function secretsOf(config: WorkerConfig): string[] {
   const out = [
     config.linePay.channelSecret,
+    config.callbackSigningKey.toString('base64'),
     ...config.encryptionKeys.map((k) => Buffer.from(k.key).toString('base64')),
     ...config.vaultKeys.flatMap((k) => [k.key.toString('base64'), k.key.toString('hex')]),
   ];
@@ -87,6 +88,7 @@ async function main(): Promise<void> {
         linePay: config.linePay,
         encryptionKeys: config.encryptionKeys,
         vaultKeys: config.vaultKeys,
+        callbackSigningKey: config.callbackSigningKey,
       }),
       dataConverter: createDataConverter(config.encryptionKeys),
       ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),

@@ -1,19 +1,19 @@
-import type { PayloadCodec } from '@temporalio/common';
-import { type Context, Hono } from 'hono';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { rateLimiter } from 'hono-rate-limiter';
 import type { z } from 'zod';
+import { RESERVATION_PARAM, TOKEN_PARAM, verifyCallback } from '../../activities/callback-link.js';
 import { isSubscriptionError, type SubscriptionError } from '../errors.js';
 import type { SubscriptionsClient } from '../subscriptions-client.js';
-import { tokenMatches } from './auth.js';
-import { createCodecRoutes } from './codec-routes.js';
+import { anyTokenMatches } from './auth.js';
+import { securityHeaders } from './headers.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { type ResultPage, renderResultPage } from './pages.js';
 import {
   cancelBody,
-  cancelQuery,
   changePlanBody,
-  confirmQuery,
   createSubscriptionBody,
   listQuery,
   pauseBody,
@@ -23,16 +23,24 @@ import {
 
 export interface AppDeps {
   subscriptions: SubscriptionsClient;
-  /** Bearer token of the merchant routes. */
-  apiToken: string;
+  /** Bearer token(s) of the merchant routes; several while one is rotated out. */
+  apiToken: string | readonly string[];
+  /** Verify the callback links' tokens (CALLBACK_SIGNING_KEY, current first). */
+  callbackSigningKeys: readonly Uint8Array[];
+  /** `PUBLIC_BASE_URL`: HSTS is sent when it is https. */
+  publicBaseUrl?: string;
   /** `/readyz`: true when Temporal answers. */
   isReady?: () => Promise<boolean>;
-  /** Serve the codec server under `/codec` (for the Web UI). */
-  codec?: { codec: PayloadCodec; authToken?: string; corsOrigins: readonly string[]; namespace?: string };
   /** JSON body cap in bytes (default 16 KiB). */
   maxBodyBytes?: number;
+  /** Callbacks per window (default 60 s): per client IP, and per subscription once the token checked out. */
+  callbackRateLimit?: { perIp?: number; perSubscription?: number; windowMs?: number };
+  /** The caller's IP (rate limits, log); default the socket address. See `clientIpFromHeader`. */
+  clientIp?: (c: Context) => string;
   /** Where unexpected (5xx) errors go; default console.error. Never receives request bodies. */
   onError?: (err: unknown, context: { method: string; path: string }) => void;
+  /** Security-relevant events (refused callbacks and why); default a JSON line on stderr. */
+  log?: (event: string, fields: Record<string, unknown>) => void;
 }
 
 const STATUS_BY_CODE: Record<SubscriptionError['code'], ContentfulStatusCode> = {
@@ -41,6 +49,7 @@ const STATUS_BY_CODE: Record<SubscriptionError['code'], ContentfulStatusCode> = 
   conflict: 409,
   rejected: 409,
   unavailable: 503,
+  internal: 500,
 };
 
 class HttpError extends Error {
@@ -97,23 +106,35 @@ async function jsonBody(c: Context): Promise<unknown> {
 }
 
 /**
- * The merchant API, the LINE Pay redirect targets and the codec server, as one Hono app. Pure factory:
+ * The merchant API and the LINE Pay redirect targets, as one Hono app (the codec server is
+ * `createCodecApp`, on its own port). Pure factory:
  * tests call `app.request()`; `server.ts` listens.
  */
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   const subs = deps.subscriptions;
   const report = deps.onError ?? ((err: unknown) => console.error('http: unexpected error', err));
+  if (deps.callbackSigningKeys.length === 0) throw new Error('createApp needs a callback signing key');
+  const apiTokens = typeof deps.apiToken === 'string' ? [deps.apiToken] : [...deps.apiToken];
+  if (apiTokens.length === 0) throw new Error('createApp needs an API token');
 
+  app.use('*', securityHeaders(deps.publicBaseUrl));
   app.onError((err, c) => {
     if (err instanceof HttpError) return c.json(errorBody(err.code, err.message, err.details), err.status);
     if (isSubscriptionError(err)) {
+      // The message is ours (fixed text); what Temporal said is the cause, for the log only.
+      if (err.code === 'internal' || err.code === 'unavailable') {
+        report(err.cause ?? err, { method: c.req.method, path: c.req.path });
+      }
       return c.json(errorBody(err.code, err.message, err.details), STATUS_BY_CODE[err.code]);
     }
     report(err, { method: c.req.method, path: c.req.path });
     return c.json(errorBody('internal', 'internal error'), 500);
   });
-  app.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}`), 404));
+  app.notFound((c) => {
+    const path = c.req.path.length > 40 ? `${c.req.path.slice(0, 40)}…` : c.req.path;
+    return c.json(errorBody('not_found', `no route ${c.req.method.slice(0, 10)} ${path}`), 404);
+  });
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
@@ -122,22 +143,12 @@ export function createApp(deps: AppDeps): Hono {
   });
   app.get('/openapi.json', (c) => c.json(buildOpenApiDocument()));
 
-  if (deps.codec) {
-    const codecOptions: Parameters<typeof createCodecRoutes>[0] = {
-      codec: deps.codec.codec,
-      corsOrigins: deps.codec.corsOrigins,
-    };
-    if (deps.codec.authToken !== undefined) codecOptions.authToken = deps.codec.authToken;
-    if (deps.codec.namespace !== undefined) codecOptions.namespace = deps.codec.namespace;
-    app.route('/codec', createCodecRoutes(codecOptions));
-  }
-
   // ---- merchant API (bearer token) ----------------------------------------------------------
   const api = new Hono();
   api.use('*', async (c, next) => {
     const header = c.req.header('authorization') ?? '';
     const token = /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim();
-    if (!token || !tokenMatches(token, deps.apiToken)) {
+    if (!token || !anyTokenMatches(token, apiTokens)) {
       c.header('WWW-Authenticate', 'Bearer realm="linepay-subscriptions"');
       return c.json(errorBody('unauthorized', 'missing or invalid bearer token'), 401);
     }
@@ -203,134 +214,228 @@ export function createApp(deps: AppDeps): Hono {
   });
   app.route('/subscriptions', api);
 
-  // ---- LINE Pay redirect targets (no auth: they carry only ids the workflow verifies) ----------
+  // ---- LINE Pay redirect targets ------------------------------------------------------------
+  // Open routes, so they are screened before anything reaches Temporal: per-IP rate limit, the signed
+  // token, the ids LINE Pay appends, then a per-subscription rate limit. Every failure gets the same
+  // status and page; the reason goes to the log.
+  const log =
+    deps.log ??
+    ((event: string, fields: Record<string, unknown>) => console.warn(JSON.stringify({ event, ...fields })));
+  const clientIp = deps.clientIp ?? defaultClientIp;
+  const limits = { perIp: 30, perSubscription: 10, windowMs: 60_000, ...deps.callbackRateLimit };
   const page = (c: Context, status: ContentfulStatusCode, content: ResultPage) => {
     c.header('Cache-Control', 'no-store');
-    c.header('Referrer-Policy', 'no-referrer');
-    c.header('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'");
     return c.html(renderResultPage(content), status);
   };
+  const refuse = (c: Context, route: string, reason: string, extra: Record<string, unknown> = {}) => {
+    log('callback_refused', { route, reason, ip: clientIp(c), ...extra });
+    return page(c, CALLBACK_FAILURE_STATUS, CALLBACK_FAILURE_PAGE);
+  };
+  const tooMany = (c: Context) => {
+    log('callback_rate_limited', { route: c.req.path, ip: clientIp(c) });
+    return page(c, 429, CALLBACK_FAILURE_PAGE);
+  };
+  const perIp = rateLimiter<CallbackEnv>({
+    windowMs: limits.windowMs,
+    limit: limits.perIp,
+    standardHeaders: 'draft-6',
+    keyGenerator: (c) => `ip:${clientIp(c)}`,
+    handler: tooMany,
+  });
+  const perSubscription = rateLimiter<CallbackEnv>({
+    windowMs: limits.windowMs,
+    limit: limits.perSubscription,
+    standardHeaders: 'draft-6',
+    keyGenerator: (c) => `sub:${c.get('callback').subscriptionId}`,
+    handler: tooMany,
+  });
+  const screen =
+    (route: 'confirm' | 'cancel'): MiddlewareHandler<CallbackEnv> =>
+    async (c, next) => {
+      const result = screenCallback(route, c.req.queries(), deps.callbackSigningKeys);
+      if (!result.ok)
+        return refuse(
+          c,
+          route,
+          result.reason,
+          result.subscriptionId ? { subscriptionId: result.subscriptionId } : {},
+        );
+      c.set('callback', result.callback);
+      await next();
+    };
 
-  app.get('/linepay/confirm', async (c) => {
-    const q = confirmQuery.safeParse(c.req.query());
-    if (!q.success) {
-      return page(c, 400, {
-        tone: 'error',
-        status: 'invalid_callback',
-        title: 'This link is not valid',
-        message: 'The payment confirmation link is incomplete or malformed. No payment was made from it.',
-      });
-    }
-    const { subscriptionId } = q.data;
+  const callbacks = new Hono<CallbackEnv>();
+  callbacks.get('/confirm', perIp, screen('confirm'), perSubscription, async (c) => {
+    const cb = c.get('callback');
+    const { subscriptionId } = cb;
+    let result: Awaited<ReturnType<SubscriptionsClient['confirmApproval']>>;
     try {
-      const result = await subs.confirmApproval(q.data);
-      if (result.status === 'active') {
-        const charge = result.charge;
-        const paid = charge
-          ? ` We charged ${charge.amount} ${charge.currency} for ${charge.productName}.`
-          : '';
-        const next = result.nextChargeAt ? ` Next charge: ${result.nextChargeAt}.` : '';
-        return page(c, 200, {
-          tone: 'active',
-          status: 'active',
-          subscriptionId,
-          title: 'Your subscription is active',
-          message: `Thank you! Your LINE Pay subscription is active.${paid}${next}`,
-        });
-      }
-      if (result.status === 'pending_approval') {
-        return page(c, 202, {
-          tone: 'pending',
-          status: result.status,
-          subscriptionId,
-          title: 'Still confirming your payment',
-          message:
-            result.message || 'LINE Pay has not finished confirming yet. Refresh this page in a moment.',
-        });
-      }
-      return page(c, 409, {
-        tone: 'error',
-        status: result.status,
+      result = await subs.confirmApproval({
         subscriptionId,
-        title: 'The subscription could not be started',
-        message: result.message || `The subscription is ${result.status}.`,
+        transactionId: cb.transactionId!,
+        orderId: cb.orderId,
       });
     } catch (err) {
-      return callbackErrorPage(c, page, err, subscriptionId);
+      return refuse(c, 'confirm', 'workflow_refused', { subscriptionId, ...errorFacts(err) });
     }
-  });
-
-  app.get('/linepay/cancel', async (c) => {
-    const q = cancelQuery.safeParse(c.req.query());
-    if (!q.success) {
-      return page(c, 400, {
-        tone: 'error',
-        status: 'invalid_callback',
-        title: 'This link is not valid',
-        message: 'The cancellation link is incomplete or malformed.',
+    if (result.status === 'active') {
+      const charge = result.charge;
+      const paid = charge ? ` We charged ${charge.amount} ${charge.currency} for ${charge.productName}.` : '';
+      const next = result.nextChargeAt ? ` Next charge: ${result.nextChargeAt}.` : '';
+      return page(c, 200, {
+        tone: 'active',
+        status: 'active',
+        subscriptionId,
+        title: 'Your subscription is active',
+        message: `Thank you! Your LINE Pay subscription is active.${paid}${next}`,
       });
     }
+    if (result.status === 'pending_approval' || result.status === 'reapproval_required') {
+      return page(c, 202, {
+        tone: 'pending',
+        status: result.status,
+        subscriptionId,
+        title: 'Still confirming your payment',
+        message: 'LINE Pay has not finished confirming yet. Refresh this page in a moment.',
+      });
+    }
+    // The workflow's message may quote LINE Pay: it goes to the log, the page stays generic.
+    log('callback_outcome', {
+      route: 'confirm',
+      subscriptionId,
+      status: result.status,
+      message: result.message,
+    });
+    return page(c, 409, {
+      tone: 'error',
+      status: result.status,
+      subscriptionId,
+      title: 'The subscription could not be started',
+      message:
+        'LINE Pay did not complete the approval. Nothing was charged; please start again from the shop.',
+    });
+  });
+
+  callbacks.get('/cancel', perIp, screen('cancel'), perSubscription, async (c) => {
+    const cb = c.get('callback');
     try {
-      const result = await subs.cancelApproval(stripUndefined(q.data));
+      const result = await subs.cancelApproval({
+        subscriptionId: cb.subscriptionId,
+        orderId: cb.orderId,
+        ...(cb.transactionId !== undefined ? { transactionId: cb.transactionId } : {}),
+      });
       return page(c, 200, {
         tone: 'canceled',
         status: result.status,
-        subscriptionId: q.data.subscriptionId,
+        subscriptionId: cb.subscriptionId,
         title: 'Subscription not started',
         message: 'You cancelled on LINE Pay. Nothing was charged; you can start again from the shop.',
       });
     } catch (err) {
-      return callbackErrorPage(c, page, err, q.data.subscriptionId);
+      return refuse(c, 'cancel', 'workflow_refused', {
+        subscriptionId: cb.subscriptionId,
+        ...errorFacts(err),
+      });
     }
   });
+  app.route('/linepay', callbacks);
 
   return app;
 }
 
-function callbackErrorPage(
-  c: Context,
-  page: (c: Context, status: ContentfulStatusCode, content: ResultPage) => Response,
-  err: unknown,
-  subscriptionId: string,
-): Response {
-  if (!isSubscriptionError(err)) throw err;
-  const base = { tone: 'error' as const, subscriptionId };
-  switch (err.code) {
-    case 'not_found':
-      return page(c, 404, {
-        ...base,
-        status: 'not_found',
-        title: 'Subscription not found',
-        message: 'We could not find this subscription. No payment was made from this link.',
-      });
-    case 'rejected':
-    case 'validation': {
-      const type = 'type' in err ? String(err.type) : err.code;
-      const mismatch = type === 'ApprovalMismatch';
-      return page(c, mismatch ? 400 : 409, {
-        ...base,
-        status: type,
-        title: mismatch ? 'This link does not match your subscription' : 'This link can no longer be used',
-        message: mismatch
-          ? 'The payment details in this link do not match the subscription. Nothing was charged from it.'
-          : `This subscription is not waiting for this approval any more (${err.message}). Nothing was changed.`,
-      });
-    }
-    case 'conflict':
-      return page(c, 409, {
-        ...base,
-        status: 'conflict',
-        title: 'This link can no longer be used',
-        message: err.message,
-      });
-    case 'unavailable':
-      return page(c, 503, {
-        ...base,
-        status: 'unavailable',
-        title: 'Please try again in a moment',
-        message: 'We could not reach our billing service. Refresh this page; your approval is safe.',
-      });
+/** One status and one page for every refused callback: forged, replayed, unknown or expired alike. */
+export const CALLBACK_FAILURE_STATUS = 400;
+const CALLBACK_FAILURE_PAGE: ResultPage = {
+  tone: 'error',
+  status: 'invalid_callback',
+  title: 'This link cannot be used',
+  message:
+    'Nothing was charged from this link. If you have just approved on LINE Pay, return to the shop: it shows whether your subscription started.',
+};
+
+interface ScreenedCallback {
+  subscriptionId: string;
+  /** The signed reservation orderId. */
+  orderId: string;
+  transactionId?: string;
+}
+type CallbackEnv = { Variables: { callback: ScreenedCallback } };
+
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
+const ORDER_ID = /^[A-Za-z0-9_-]{1,100}$/;
+const TRANSACTION_ID = /^\d{1,20}$/;
+
+/**
+ * Checks a callback's query without Temporal: every parameter at most once, a valid token over
+ * (subscriptionId, reservation), and the ids LINE Pay appends consistent with it. The confirm needs
+ * LINE Pay's transactionId and orderId; the cancel takes them when LINE Pay sends them.
+ */
+export function screenCallback(
+  route: 'confirm' | 'cancel',
+  query: Record<string, string[]>,
+  keys: readonly Uint8Array[],
+): { ok: true; callback: ScreenedCallback } | { ok: false; reason: string; subscriptionId?: string } {
+  for (const values of Object.values(query)) {
+    if (values.length !== 1) return { ok: false, reason: 'repeated_parameter' };
   }
+  const one = (name: string) => query[name]?.[0];
+  const subscriptionId = one('subscriptionId');
+  if (subscriptionId === undefined || !ID.test(subscriptionId))
+    return { ok: false, reason: 'bad_subscription_id' };
+  const reservation = one(RESERVATION_PARAM);
+  const token = one(TOKEN_PARAM);
+  if (reservation === undefined || token === undefined)
+    return { ok: false, reason: 'unsigned', subscriptionId };
+  if (!ORDER_ID.test(reservation) || !verifyCallback(keys, { subscriptionId, orderId: reservation }, token)) {
+    return { ok: false, reason: 'bad_token', subscriptionId };
+  }
+  const transactionId = one('transactionId');
+  const orderId = one('orderId');
+  if (transactionId !== undefined && !TRANSACTION_ID.test(transactionId)) {
+    return { ok: false, reason: 'bad_transaction_id', subscriptionId };
+  }
+  if (orderId !== undefined && orderId !== reservation)
+    return { ok: false, reason: 'order_mismatch', subscriptionId };
+  if (route === 'confirm' && (transactionId === undefined || orderId === undefined)) {
+    return { ok: false, reason: 'missing_linepay_ids', subscriptionId };
+  }
+  const callback: ScreenedCallback = { subscriptionId, orderId: reservation };
+  if (transactionId !== undefined) callback.transactionId = transactionId;
+  return { ok: true, callback };
+}
+
+/** What the log may say about a refused call: our own codes and messages, never a raw Temporal error. */
+function errorFacts(err: unknown): Record<string, unknown> {
+  if (isSubscriptionError(err)) {
+    return {
+      code: err.code,
+      message: err.message,
+      ...err.details,
+      ...(err.cause ? { cause: String(err.cause) } : {}),
+    };
+  }
+  return { code: 'unexpected', message: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
+}
+
+function defaultClientIp(c: Context): string {
+  try {
+    return getConnInfo(c).remote.address ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The client IP from a proxy header: its last value, the one our own proxy appended. */
+export function clientIpFromHeader(header: string): (c: Context) => string {
+  return (c) => {
+    const values =
+      c.req
+        .header(header)
+        ?.split(',')
+        .map((v) => v.trim())
+        .filter(Boolean) ?? [];
+    return values.at(-1) ?? defaultClientIp(c);
+  };
 }
 
 function stripUndefined<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {

@@ -1,46 +1,82 @@
-/** `npm run server`: listens with the app from `createApp`; configuration from the environment. */
+/**
+ * `npm run server`: the merchant API and LINE Pay callbacks on PORT, and the codec server (when
+ * enabled) on CODEC_PORT, so the two can be firewalled apart. Configuration from the environment.
+ */
 import { serve } from '@hono/node-server';
-import { ConfigError, readServerConfig } from '../config.js';
+import type { Context } from 'hono';
+import { type CodecServerConfig, ConfigError, readServerConfig } from '../config.js';
 import { createSubscriptionsClient } from '../subscriptions-client.js';
 import { connectClient, isTemporalReachable } from '../temporal/connection.js';
-import { createApp } from './app.js';
+import { clientIpFromHeader, createApp } from './app.js';
+import { type CodecAuth, createCodecApp } from './codec-routes.js';
+
+function codecAuth(config: CodecServerConfig): CodecAuth {
+  if (config.jwt) {
+    return {
+      kind: 'jwt',
+      jwks: new URL(config.jwt.jwksUrl),
+      ...(config.jwt.issuer !== undefined ? { issuer: config.jwt.issuer } : {}),
+      ...(config.jwt.audience !== undefined ? { audience: config.jwt.audience } : {}),
+    };
+  }
+  if (config.authToken !== undefined) return { kind: 'token', token: config.authToken };
+  return { kind: 'none' };
+}
 
 async function main(): Promise<void> {
   const config = readServerConfig(process.env);
   const client = await connectClient(config.temporal, config.encryptionKeys);
   const codec = client.options.loadedDataConverter.payloadCodecs[0];
+  const clientIp = config.clientIpHeader
+    ? clientIpFromHeader(config.clientIpHeader)
+    : (undefined as ((c: Context) => string) | undefined);
   const app = createApp({
     subscriptions: createSubscriptionsClient({
       client,
       taskQueue: config.temporal.taskQueue,
       publicBaseUrl: config.publicBaseUrl,
+      limits: config.billingLimits,
     }),
-    apiToken: config.apiToken,
+    apiToken: config.apiTokens,
+    callbackSigningKeys: config.callbackSigningKeys,
+    publicBaseUrl: config.publicBaseUrl,
+    callbackRateLimit: config.callbackRateLimit,
     isReady: () => isTemporalReachable(client),
     maxBodyBytes: config.maxBodyBytes,
-    ...(config.codec.enabled && codec
-      ? {
-          codec: {
-            codec,
-            corsOrigins: config.codec.corsOrigins,
-            namespace: config.temporal.namespace,
-            ...(config.codec.authToken !== undefined ? { authToken: config.codec.authToken } : {}),
-          },
-        }
-      : {}),
+    ...(clientIp ? { clientIp } : {}),
   });
-  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
-    console.log(`http: listening on http://${info.address}:${info.port} (public ${config.publicBaseUrl})`);
-    if (config.codec.enabled) {
+  const servers = [
+    serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
       console.log(
-        `http: codec server at ${config.publicBaseUrl}/codec${config.codec.authToken ? '' : ' (unauthenticated)'}`,
+        `http: listening on http://${info.address}:${info.port} (public ${config.publicBaseUrl}, LINEPAY_ENV=${config.linePayEnv})`,
       );
-    }
-  });
-  const stop = () => {
-    server.close(() => {
-      void client.connection.close().finally(() => process.exit(0));
+    }),
+  ];
+  if (config.codec.enabled && codec) {
+    const auth = codecAuth(config.codec);
+    const codecApp = createCodecApp({
+      codec,
+      auth,
+      corsOrigins: config.codec.corsOrigins,
+      namespace: config.temporal.namespace,
+      enableEncode: config.codec.enableEncode,
+      rateLimitPerMinute: config.codec.rateLimitPerMinute,
+      ...(clientIp ? { clientIp } : {}),
     });
+    servers.push(
+      serve({ fetch: codecApp.fetch, port: config.codec.port, hostname: config.codec.host }, (info) => {
+        console.log(`http: codec server on http://${info.address}:${info.port}/codec (auth: ${auth.kind})`);
+      }),
+    );
+  }
+  const stop = () => {
+    let open = servers.length;
+    for (const server of servers) {
+      server.close(() => {
+        open -= 1;
+        if (open === 0) void client.connection.close().finally(() => process.exit(0));
+      });
+    }
     setTimeout(() => process.exit(0), 10_000).unref();
   };
   process.once('SIGINT', stop);

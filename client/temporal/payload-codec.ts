@@ -90,7 +90,7 @@ export class EncryptionCodec implements PayloadCodec {
     const key = this.#keys.get(keyId);
     if (!key) {
       throw new PayloadDecryptionError(
-        `encrypted payload uses unknown key id ${JSON.stringify(keyId.slice(0, 64))}; known: ${this.keyIds.join(', ')}`,
+        `encrypted payload uses unknown key id ${JSON.stringify(keyId.slice(0, 64))}`,
       );
     }
     const data = payload.data ?? new Uint8Array();

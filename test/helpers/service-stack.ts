@@ -3,7 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
+import { deriveCallbackKey } from '../../activities/callback-link.js';
+import { readBillingLimits } from '../../client/config.js';
 import { createApp } from '../../client/http/app.js';
+import { createCodecApp } from '../../client/http/codec-routes.js';
 import { createSubscriptionsClient, type SubscriptionsClient } from '../../client/subscriptions-client.js';
 import { createDataConverter } from '../../client/temporal/data-converter.js';
 import type { EncryptionKey } from '../../client/temporal/payload-codec.js';
@@ -12,7 +15,7 @@ import { buildActivityDeps, createSubscriptionWorker } from '../../worker/create
 import { workflowBundle } from './subscription-harness.js';
 
 export const API_TOKEN = 'integration-api-token-0123';
-export const CODEC_TOKEN = 'integration-codec-token';
+export const CODEC_TOKEN = 'integration-codec-token-0123456789abcdef';
 
 /**
  * The whole product on one dev server: LINE Pay sandbox, a worker built by `createSubscriptionWorker`,
@@ -20,6 +23,10 @@ export const CODEC_TOKEN = 'integration-codec-token';
  */
 export interface ServiceStack {
   url: string;
+  /** The codec server, on its own port as in production. */
+  codecUrl: string;
+  /** What the worker signs callback links with (derived from the payload key, as in the demo). */
+  callbackSigningKey: Buffer;
   sandbox: RunningSandbox;
   client: Client;
   subscriptions: SubscriptionsClient;
@@ -37,6 +44,7 @@ export async function startServiceStack(
   options: { identity?: string } = {},
 ): Promise<ServiceStack> {
   const keys: EncryptionKey[] = [{ id: 'test-k1', key: randomBytes(32) }];
+  const callbackSigningKey = deriveCallbackKey(keys[0]!.key);
   const dataConverter = createDataConverter(keys);
   const sandbox = await startSandbox({ port: 0 });
   const nativeConnection = await NativeConnection.connect({ address });
@@ -64,20 +72,35 @@ export async function startServiceStack(
     server.listening ? resolve() : server.once('listening', () => resolve()),
   );
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const subscriptions = createSubscriptionsClient({ client, taskQueue, publicBaseUrl: url });
+  const subscriptions = createSubscriptionsClient({
+    client,
+    taskQueue,
+    publicBaseUrl: url,
+    limits: readBillingLimits({ LINEPAY_ENV: 'sandbox' }),
+  });
   const app = createApp({
     subscriptions,
     apiToken: API_TOKEN,
-    codec: {
-      codec: dataConverter.payloadCodecs[0],
-      authToken: CODEC_TOKEN,
-      corsOrigins: ['http://127.0.0.1:8233'],
-    },
+    callbackSigningKeys: [callbackSigningKey],
+    log: () => {},
   });
   handler = app.fetch;
+  const codecApp = createCodecApp({
+    codec: dataConverter.payloadCodecs[0]!,
+    auth: { kind: 'token', token: CODEC_TOKEN },
+    corsOrigins: ['http://127.0.0.1:8233'],
+    log: () => {},
+  });
+  const codecServer = serve({ fetch: codecApp.fetch, port: 0, hostname: '127.0.0.1' });
+  await new Promise<void>((resolve) =>
+    codecServer.listening ? resolve() : codecServer.once('listening', () => resolve()),
+  );
+  const codecUrl = `http://127.0.0.1:${(codecServer.address() as AddressInfo).port}`;
 
   return {
     url,
+    codecUrl,
+    callbackSigningKey,
     sandbox,
     client,
     subscriptions,
@@ -92,10 +115,12 @@ export async function startServiceStack(
       });
     },
     async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-      });
+      for (const s of [server, codecServer]) {
+        await new Promise<void>((resolve) => {
+          s.close(() => resolve());
+          (s as { closeAllConnections?: () => void }).closeAllConnections?.();
+        });
+      }
       worker.shutdown();
       await running.catch(() => undefined);
       await connection.close();

@@ -18,7 +18,7 @@ import {
   workflowIdFor,
 } from '../../workflows/messages.js';
 import type { subscriptionWorkflow } from '../../workflows/subscription.js';
-import type { SubscriptionInput } from '../../workflows/subscription-input.js';
+import { DEFAULT_BILLING_LIMITS, type SubscriptionInput } from '../../workflows/subscription-input.js';
 import { createTimeSkippingEnv } from './time-skipping.js';
 
 let bundle: Promise<{ code: string }> | undefined;
@@ -62,7 +62,7 @@ export async function startHarness(env: TestWorkflowEnvironment, taskQueue: stri
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: createActivities({ linePay, vault }),
+    activities: createActivities({ linePay, vault, callbackSigningKey: randomBytes(32) }),
   });
   const running = worker.run();
   return {
@@ -90,6 +90,8 @@ export function subscriptionInput(overrides: Partial<SubscriptionInput> = {}): S
     currency: 'TWD',
     interval: 'P1M',
     timeZone: 'Asia/Taipei',
+    // As the client records them with LINEPAY_ENV=sandbox: workflow tests bill every few seconds.
+    limits: { ...DEFAULT_BILLING_LIMITS, allowShortIntervals: true },
     redirectUrls: {
       confirmUrl: `https://merchant.example/linepay/confirm?subscriptionId=${subscriptionId}`,
       cancelUrl: `https://merchant.example/linepay/cancel?subscriptionId=${subscriptionId}`,

@@ -63,7 +63,7 @@ it('history holds no regKey and no customer data in clear; the codec server deco
     ),
     data: Buffer.from(p.data ?? []).toString('base64'),
   });
-  const res = await fetch(`${stack.url}/codec/decode`, {
+  const res = await fetch(`${stack.codecUrl}/codec/decode`, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
@@ -81,7 +81,7 @@ it('history holds no regKey and no customer data in clear; the codec server deco
   };
   expect(json.productName).toBe(PRODUCT);
 
-  const denied = await fetch(`${stack.url}/codec/decode`, {
+  const denied = await fetch(`${stack.codecUrl}/codec/decode`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ payloads: [toJson(input!)] }),

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { defaultPayloadConverter } from '@temporalio/common';
 import { describe, expect, it, vi } from 'vitest';
+import { signedCallbackUrl } from '../../../activities/callback-link.js';
 import {
   ConflictError,
+  InternalError,
   NotFoundError,
   RejectedError,
   UnavailableError,
@@ -10,9 +11,24 @@ import {
 } from '../../../client/errors.js';
 import { createApp } from '../../../client/http/app.js';
 import type { SubscriptionsClient } from '../../../client/subscriptions-client.js';
-import { EncryptionCodec } from '../../../client/temporal/payload-codec.js';
 
 const TOKEN = 'test-api-token-0123456789';
+const KEY = randomBytes(32);
+/** A callback URL as the reserve activity signs it, plus what LINE Pay appends. */
+function signed(
+  route: 'confirm' | 'cancel',
+  subscriptionId: string,
+  orderId: string,
+  appended: Record<string, string> = {},
+  key: Uint8Array = KEY,
+): string {
+  const url = signedCallbackUrl(`/linepay/${route}?subscriptionId=${subscriptionId}`, key, {
+    subscriptionId,
+    orderId,
+  });
+  const extra = new URLSearchParams(appended).toString();
+  return extra ? `${url}&${extra}` : url;
+}
 const auth = { authorization: `Bearer ${TOKEN}` };
 const json = { ...auth, 'content-type': 'application/json' };
 const validBody = {
@@ -48,7 +64,17 @@ function appWith(
   extra: Partial<Parameters<typeof createApp>[0]> = {},
 ) {
   const subscriptions = fakeClient(overrides);
-  return { app: createApp({ subscriptions, apiToken: TOKEN, onError: () => {}, ...extra }), subscriptions };
+  return {
+    app: createApp({
+      subscriptions,
+      apiToken: TOKEN,
+      callbackSigningKeys: [KEY],
+      onError: () => {},
+      log: () => {},
+      ...extra,
+    }),
+    subscriptions,
+  };
 }
 
 async function errorOf(res: Response) {
@@ -84,7 +110,7 @@ describe('auth', () => {
     const { app } = appWith();
     expect((await app.request('/healthz')).status).toBe(200);
     expect((await app.request('/openapi.json')).status).toBe(200);
-    expect((await app.request('/linepay/confirm')).status).toBe(400); // open, but the query is missing
+    expect((await app.request('/linepay/confirm')).status).toBe(400); // open, but unsigned
   });
 });
 
@@ -299,8 +325,8 @@ describe('subscription routes', () => {
 });
 
 describe('LINE Pay callbacks', () => {
-  const confirmPath =
-    '/linepay/confirm?subscriptionId=sub-1&transactionId=2024010112345678901&orderId=sub-1-c1';
+  const TX = '2024010112345678901';
+  const confirmPath = signed('confirm', 'sub-1', 'sub-1-c0', { transactionId: TX, orderId: 'sub-1-c0' });
 
   it('shows the active page after a successful confirm', async () => {
     const confirm = vi.fn().mockResolvedValue({
@@ -318,65 +344,261 @@ describe('LINE Pay callbacks', () => {
     expect(html).toContain('data-status="active"');
     expect(html).toContain('Your subscription is active');
     expect(html).toContain('390 TWD');
-    expect(confirm).toHaveBeenCalledWith({
-      subscriptionId: 'sub-1',
-      transactionId: '2024010112345678901',
-      orderId: 'sub-1-c1',
-    });
+    expect(confirm).toHaveBeenCalledWith({ subscriptionId: 'sub-1', transactionId: TX, orderId: 'sub-1-c0' });
   });
 
-  it.each([
-    ['forged ids', new RejectedError('mismatch', 'ApprovalMismatch', 'sub-1'), 400, 'ApprovalMismatch'],
-    ['replayed/expired', new RejectedError('not pending', 'InvalidState', 'sub-1'), 409, 'InvalidState'],
-    ['unknown subscription', new NotFoundError('sub-1'), 404, 'not_found'],
-    ['Temporal down', new UnavailableError('down'), 503, 'unavailable'],
-  ])('shows an error page for %s', async (_name, err, status, marker) => {
-    const { app } = appWith({ confirmApproval: vi.fn().mockRejectedValue(err) });
-    const res = await app.request(confirmPath);
-    expect(res.status).toBe(status);
-    const html = await res.text();
-    expect(html).toContain(`data-status="${marker}"`);
-    expect(html).toContain('data-tone="error"');
-  });
-
-  it('rejects malformed callbacks without calling Temporal', async () => {
-    const { app, subscriptions } = appWith();
-    for (const path of [
-      '/linepay/confirm?subscriptionId=sub-1',
-      '/linepay/confirm?subscriptionId=sub-1&transactionId=abc&orderId=o',
-      '/linepay/confirm?subscriptionId=<script>&transactionId=1&orderId=o',
-      '/linepay/cancel',
-    ]) {
-      const res = await app.request(path);
-      expect(res.status, path).toBe(400);
-      expect(await res.text()).not.toContain('<script>');
-    }
-    expect(subscriptions.confirmApproval).not.toHaveBeenCalled();
-  });
-
-  it('escapes workflow messages in pages', async () => {
+  it('never echoes the workflow message (it may quote LINE Pay)', async () => {
     const confirm = vi
       .fn()
-      .mockResolvedValue({ status: 'approval_expired', message: '<img src=x onerror=alert(1)>' });
+      .mockResolvedValue({ status: 'approval_expired', message: '<img src=x onerror=alert(1)> 1180' });
     const { app } = appWith({ confirmApproval: confirm });
     const res = await app.request(confirmPath);
     expect(res.status).toBe(409);
-    expect(await res.text()).toContain('&#60;img');
+    const html = await res.text();
+    expect(html).not.toContain('img');
+    expect(html).not.toContain('1180');
   });
 
-  it('handles the cancel URL', async () => {
+  it('handles the cancel URL with and without the ids LINE Pay may append', async () => {
     const cancelApproval = vi.fn().mockResolvedValue({ status: 'approval_canceled' });
     const { app } = appWith({ cancelApproval });
     const res = await app.request(
-      '/linepay/cancel?subscriptionId=sub-1&transactionId=2024010112345678901&orderId=o1',
+      signed('cancel', 'sub-1', 'sub-1-c0', { transactionId: TX, orderId: 'sub-1-c0' }),
     );
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('data-status="approval_canceled"');
     expect(cancelApproval).toHaveBeenCalledWith({
       subscriptionId: 'sub-1',
-      transactionId: '2024010112345678901',
-      orderId: 'o1',
+      transactionId: TX,
+      orderId: 'sub-1-c0',
     });
+    expect((await app.request(signed('cancel', 'sub-1', 'sub-1-c0'))).status).toBe(200);
+    expect(cancelApproval).toHaveBeenLastCalledWith({ subscriptionId: 'sub-1', orderId: 'sub-1-c0' });
+  });
+
+  // Everything a caller without the signed link (or with a stale one) can send.
+  const forged: [string, string][] = [
+    ['nothing', '/linepay/ROUTE'],
+    ['no token', `/linepay/ROUTE?subscriptionId=sub-1&transactionId=${TX}&orderId=sub-1-c0`],
+    [
+      'no reservation',
+      `/linepay/ROUTE?subscriptionId=sub-1&token=${'A'.repeat(22)}&transactionId=${TX}&orderId=o`,
+    ],
+    [
+      'wrong token',
+      signed('ROUTE' as 'confirm', 'sub-1', 'sub-1-c0', { transactionId: TX, orderId: 'sub-1-c0' }).replace(
+        /token=[^&]+/,
+        `token=${'A'.repeat(22)}`,
+      ),
+    ],
+    [
+      'token of another key',
+      signed(
+        'ROUTE' as 'confirm',
+        'sub-1',
+        'sub-1-c0',
+        { transactionId: TX, orderId: 'sub-1-c0' },
+        randomBytes(32),
+      ),
+    ],
+    [
+      'token for another subscription',
+      signed('ROUTE' as 'confirm', 'sub-2', 'sub-2-c0', { transactionId: TX, orderId: 'sub-2-c0' }).replace(
+        'subscriptionId=sub-2',
+        'subscriptionId=sub-1',
+      ),
+    ],
+    [
+      'token for another reservation',
+      signed('ROUTE' as 'confirm', 'sub-1', 'sub-1-c0', { transactionId: TX, orderId: 'sub-1-c0' }).replace(
+        'reservation=sub-1-c0',
+        'reservation=sub-1-r1',
+      ),
+    ],
+    [
+      'orderId other than the signed one',
+      signed('ROUTE' as 'confirm', 'sub-1', 'sub-1-c0', { transactionId: TX, orderId: 'sub-1-r1' }),
+    ],
+    [
+      'malformed transactionId',
+      signed('ROUTE' as 'confirm', 'sub-1', 'sub-1-c0', { transactionId: 'abc', orderId: 'sub-1-c0' }),
+    ],
+    [
+      'a parameter twice',
+      `${signed('ROUTE' as 'confirm', 'sub-1', 'sub-1-c0', { transactionId: TX, orderId: 'sub-1-c0' })}&orderId=sub-1-c0`,
+    ],
+    ['script in the id', '/linepay/ROUTE?subscriptionId=<script>&transactionId=1&orderId=o'],
+  ];
+
+  it.each(['confirm', 'cancel'] as const)(
+    'answers every forged %s identically without calling Temporal',
+    async (route) => {
+      const { app, subscriptions } = appWith();
+      const bodies = new Set<string>();
+      for (const [name, template] of forged) {
+        const res = await app.request(template.replace('ROUTE', route));
+        expect(res.status, name).toBe(400);
+        bodies.add(await res.text());
+      }
+      expect(bodies.size).toBe(1);
+      const [body] = [...bodies];
+      expect(body).toContain('data-status="invalid_callback"');
+      expect(body).not.toContain('sub-1');
+      expect(subscriptions.confirmApproval).not.toHaveBeenCalled();
+      expect(subscriptions.cancelApproval).not.toHaveBeenCalled();
+    },
+  );
+
+  it('confirm needs the transactionId and orderId LINE Pay appends', async () => {
+    const { app, subscriptions } = appWith();
+    for (const appended of [{}, { transactionId: TX }, { orderId: 'sub-1-c0' }]) {
+      expect((await app.request(signed('confirm', 'sub-1', 'sub-1-c0', appended))).status).toBe(400);
+    }
+    expect(subscriptions.confirmApproval).not.toHaveBeenCalled();
+  });
+
+  it('answers every refusal by the workflow with the same page as a forgery; the reason goes to the log', async () => {
+    const log = vi.fn();
+    const { app: forgedApp } = appWith({}, { log });
+    const reference = await (await forgedApp.request('/linepay/confirm')).text();
+    for (const err of [
+      new RejectedError('mismatch', 'ApprovalMismatch', 'sub-1'),
+      new RejectedError('subscription is past_due', 'InvalidState', 'sub-1'),
+      new NotFoundError('sub-1'),
+      new ConflictError('ended', 'sub-1'),
+      new UnavailableError('down'),
+      new Error('unexpected'),
+    ]) {
+      const { app } = appWith(
+        { confirmApproval: vi.fn().mockRejectedValue(err), cancelApproval: vi.fn().mockRejectedValue(err) },
+        { log },
+      );
+      for (const route of ['confirm', 'cancel'] as const) {
+        const res = await app.request(
+          signed(route, 'sub-1', 'sub-1-c0', { transactionId: TX, orderId: 'sub-1-c0' }),
+        );
+        expect(res.status, `${route} ${err.message}`).toBe(400);
+        expect(await res.text()).toBe(reference);
+      }
+    }
+    expect(log).toHaveBeenCalledWith(
+      'callback_refused',
+      expect.objectContaining({ reason: 'workflow_refused', message: 'subscription is past_due' }),
+    );
+    expect(log).toHaveBeenCalledWith(
+      'callback_refused',
+      expect.objectContaining({ reason: 'bad_subscription_id' }),
+    );
+  });
+
+  it('rate-limits per client IP before anything else', async () => {
+    const confirm = vi.fn().mockResolvedValue({ status: 'active', message: 'ok' });
+    const { app } = appWith(
+      { confirmApproval: confirm },
+      {
+        callbackRateLimit: { perIp: 3, perSubscription: 100 },
+        clientIp: (c) => c.req.header('x-test-ip') ?? '?',
+      },
+    );
+    const from = (ip: string) => app.request('/linepay/confirm', { headers: { 'x-test-ip': ip } });
+    expect([
+      (await from('1.1.1.1')).status,
+      (await from('1.1.1.1')).status,
+      (await from('1.1.1.1')).status,
+    ]).toEqual([400, 400, 400]);
+    const limited = await from('1.1.1.1');
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBeTruthy();
+    expect((await from('2.2.2.2')).status).toBe(400);
+  });
+
+  it('rate-limits per subscription once the token checked out, whatever the IP', async () => {
+    const confirm = vi.fn().mockResolvedValue({ status: 'active', message: 'ok' });
+    let n = 0;
+    const { app } = appWith(
+      { confirmApproval: confirm },
+      { callbackRateLimit: { perIp: 100, perSubscription: 2 }, clientIp: () => `10.0.0.${n++}` },
+    );
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await app.request(confirmPath)).status);
+    expect(statuses).toEqual([200, 200, 429]);
+    expect(confirm).toHaveBeenCalledTimes(2);
+    // Forgeries naming the subscription do not use up its quota.
+    const other = signed('confirm', 'sub-9', 'sub-9-c0', { transactionId: TX, orderId: 'sub-9-c0' });
+    for (let i = 0; i < 5; i++) await app.request(other.replace(/token=[^&]+/, `token=${'B'.repeat(22)}`));
+    expect((await app.request(other)).status).toBe(200);
+  });
+});
+
+describe('security headers', () => {
+  it('every response forbids framing, sniffing, base and form targets; no HSTS over http', async () => {
+    const { app } = appWith({}, { publicBaseUrl: 'http://127.0.0.1:3000' });
+    for (const path of ['/linepay/confirm', '/healthz', '/subscriptions', '/nope']) {
+      const res = await app.request(path);
+      const csp = res.headers.get('content-security-policy') ?? '';
+      expect(csp, path).toContain("frame-ancestors 'none'");
+      expect(csp).toContain("base-uri 'none'");
+      expect(csp).toContain("form-action 'none'");
+      expect(csp).toContain("default-src 'none'");
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('strict-transport-security')).toBeNull();
+    }
+  });
+
+  it('sends HSTS when PUBLIC_BASE_URL is https', async () => {
+    const { app } = appWith({}, { publicBaseUrl: 'https://billing.example.com' });
+    expect((await app.request('/healthz')).headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
+  });
+
+  it('the not-found answer does not echo a long path', async () => {
+    const { app } = appWith();
+    const res = await app.request(`/${'a'.repeat(500)}<script>`);
+    expect(res.status).toBe(404);
+    const text = await res.text();
+    expect(text.length).toBeLessThan(200);
+    expect(text).not.toContain('<script>');
+  });
+
+  it('accepts each of several API tokens (rotation)', async () => {
+    const list = vi.fn().mockResolvedValue([]);
+    const { app } = appWith(
+      { listSubscriptions: list },
+      { apiToken: ['old-token-0123456789', 'new-token-0123456789'] },
+    );
+    for (const token of ['old-token-0123456789', 'new-token-0123456789']) {
+      expect(
+        (await app.request('/subscriptions', { headers: { authorization: `Bearer ${token}` } })).status,
+      ).toBe(200);
+    }
+    expect((await app.request('/subscriptions', { headers: auth })).status).toBe(401);
+  });
+
+  it('internal errors answer a fixed message and code; the cause goes to onError only', async () => {
+    const onError = vi.fn();
+    const cause = new Error('14 UNAVAILABLE: connect ECONNREFUSED 10.1.2.3:7233 namespace=secret-ns');
+    const { app } = appWith(
+      {
+        getSubscription: vi
+          .fn()
+          .mockRejectedValue(
+            new InternalError(
+              'Temporal refused the request (temporal_permission_denied); see the service log',
+              'temporal_permission_denied',
+              { cause },
+            ),
+          ),
+      },
+      { onError },
+    );
+    const res = await app.request('/subscriptions/sub-1', { headers: auth });
+    expect(res.status).toBe(500);
+    const text = await res.text();
+    expect(text).not.toContain('secret-ns');
+    expect(JSON.parse(text).error).toMatchObject({
+      code: 'internal',
+      details: { reason: 'temporal_permission_denied' },
+    });
+    expect(onError).toHaveBeenCalledWith(cause, expect.anything());
   });
 });
 
@@ -405,75 +627,5 @@ describe('readiness and OpenAPI', () => {
         '/linepay/cancel',
       ]),
     );
-  });
-});
-
-describe('codec server', () => {
-  const codec = new EncryptionCodec([{ id: 'k1', key: randomBytes(32) }]);
-  const origin = 'http://127.0.0.1:8233';
-  const codecApp = (authToken?: string) =>
-    appWith(
-      {},
-      { codec: { codec, corsOrigins: [origin], namespace: 'default', ...(authToken ? { authToken } : {}) } },
-    ).app;
-  const toJson = (p: { metadata?: Record<string, Uint8Array | null> | null; data?: Uint8Array | null }) => ({
-    metadata: Object.fromEntries(
-      Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v!).toString('base64')]),
-    ),
-    data: Buffer.from(p.data!).toString('base64'),
-  });
-
-  it('decodes what the worker encoded, for the Web UI', async () => {
-    const [encoded] = await codec.encode([defaultPayloadConverter.toPayload({ regKey: 'RK5C38F19XTF425' })]);
-    const res = await codecApp('codec-token').request('/codec/decode', {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        authorization: 'Bearer codec-token',
-        'x-namespace': 'default',
-        origin,
-      },
-      body: JSON.stringify({ payloads: [toJson(encoded!)] }),
-    });
-    expect(res.status).toBe(200);
-    expect(res.headers.get('access-control-allow-origin')).toBe(origin);
-    const body = (await res.json()) as { payloads: { metadata: Record<string, string>; data: string }[] };
-    expect(Buffer.from(body.payloads[0]!.metadata.encoding!, 'base64').toString()).toBe('json/plain');
-    expect(Buffer.from(body.payloads[0]!.data, 'base64').toString()).toContain('RK5C38F19XTF425');
-  });
-
-  it('answers the CORS preflight with the headers the UI sends', async () => {
-    const res = await codecApp('codec-token').request('/codec/decode', {
-      method: 'OPTIONS',
-      headers: {
-        origin,
-        'access-control-request-method': 'POST',
-        'access-control-request-headers': 'x-namespace,content-type',
-      },
-    });
-    expect(res.status).toBe(204);
-    expect(res.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('x-namespace');
-    expect(res.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('authorization');
-  });
-
-  it('requires the token, the namespace and a valid body', async () => {
-    const app = codecApp('codec-token');
-    const post = (headers: Record<string, string>, body = '{"payloads":[]}') =>
-      app.request('/codec/decode', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers },
-        body,
-      });
-    expect((await post({})).status).toBe(401);
-    expect((await post({ authorization: 'Bearer wrong' })).status).toBe(401);
-    expect((await post({ authorization: 'Bearer codec-token', 'x-namespace': 'other' })).status).toBe(403);
-    expect(
-      (await post({ authorization: 'Bearer codec-token' }, '{"payloads":[{"data":"***"}]}')).status,
-    ).toBe(400);
-    expect((await post({ authorization: 'Bearer codec-token' })).status).toBe(200);
-  });
-
-  it('is absent unless configured', async () => {
-    expect((await appWith().app.request('/codec/decode', { method: 'POST', body: '{}' })).status).toBe(404);
   });
 });
