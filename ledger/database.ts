@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Kysely, Migrator, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig } from './config.js';
+import { serveEmbedded } from './embedded-server.js';
 import { migrationProvider } from './migrations/index.js';
 import type { LedgerDatabase } from './schema.js';
 
@@ -165,11 +166,9 @@ async function openEmbedded(
 
   try {
     const { PGlite } = await import('@electric-sql/pglite');
-    const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
     const pglite = await PGlite.create(options.inMemory ? 'memory://' : path.join(dataDir, 'pgdata'));
     await rm(sock, { force: true });
-    const server = new PGLiteSocketServer({ db: pglite, path: sock, maxConnections: 256 });
-    await server.start();
+    const server = await serveEmbedded(pglite, sock);
     const db = kyselyOver(embeddedPool(dataDir, config.poolSize));
     return {
       db,
@@ -177,7 +176,7 @@ async function openEmbedded(
       role: 'owner',
       close: async () => {
         await db.destroy();
-        await server.stop();
+        await server.close();
         await pglite.close();
         await rm(sock, { force: true });
         await rm(lockPath, { force: true });

@@ -8,6 +8,11 @@ export type { SandboxRequestHandler } from './app.js';
 export { createSandboxApp } from './app.js';
 export type { SandboxControl } from './control.js';
 export type { FaultAction, FaultApi, FaultRule } from './faults.js';
+export {
+  DEFAULT_DECLINE_CODE,
+  DEFAULT_ERROR_AFTER_COMMIT_CODE,
+  DEFAULT_UNKNOWN_RETURN_CODE,
+} from './faults.js';
 export type { SandboxBehaviour, SandboxClock, SandboxState, SandboxStateOptions } from './state.js';
 export {
   createSandboxState,

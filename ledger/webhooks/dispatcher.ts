@@ -311,6 +311,8 @@ function describeFailure(err: unknown): string {
   if (err instanceof Error) {
     if (err.name === 'TimeoutError' || err.name === 'AbortError') return 'timeout';
     const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
+    // undici reports a connection the server dropped as UND_ERR_SOCKET; name it as Node does.
+    if (cause && cause.code === 'UND_ERR_SOCKET') return 'ECONNRESET';
     if (cause && typeof cause.code === 'string') return cause.code;
     return err.message.slice(0, 200);
   }
