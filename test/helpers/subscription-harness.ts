@@ -17,7 +17,9 @@ import {
   stateQuery,
   workflowIdFor,
 } from '../../workflows/messages.js';
+import { chargeOrderId, parseOrderId, reservationOrderId } from '../../workflows/order-id.js';
 import type { subscriptionWorkflow } from '../../workflows/subscription.js';
+import type { RecordEventsInput, SubscriptionEvent } from '../../workflows/subscription-event.js';
 import { DEFAULT_BILLING_LIMITS, type SubscriptionInput } from '../../workflows/subscription-input.js';
 import { createTimeSkippingEnv } from './time-skipping.js';
 
@@ -45,6 +47,8 @@ export interface Harness {
   env: TestWorkflowEnvironment;
   sandbox: RunningSandbox;
   taskQueue: string;
+  /** Every event the workflows handed to the ledger activity, in arrival order (repeats included). */
+  recordedEvents: SubscriptionEvent[];
   close(): Promise<void>;
 }
 
@@ -58,17 +62,26 @@ export async function startHarness(env: TestWorkflowEnvironment, taskQueue: stri
     timeouts: { preapprovedPay: 5_000, details: 5_000 },
   });
   const vault = new RegKeyVault(randomBytes(32));
+  const recordedEvents: SubscriptionEvent[] = [];
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: createActivities({ linePay, vault, callbackSigningKey: randomBytes(32) }),
+    activities: {
+      ...createActivities({ linePay, vault, callbackSigningKey: randomBytes(32) }),
+      // Workflow tests check what the workflow emits; the ledger's own tests cover the database.
+      async recordEvents({ events }: RecordEventsInput) {
+        recordedEvents.push(...events);
+        return { stored: events.length };
+      },
+    },
   });
   const running = worker.run();
   return {
     env,
     sandbox,
     taskQueue,
+    recordedEvents,
     async close() {
       worker.shutdown();
       await running;
@@ -150,11 +163,56 @@ export function state(handle: SubscriptionHandle): Promise<SubscriptionView> {
   return handle.query(stateQuery);
 }
 
-/** Ledger payments of one subscription, in order. */
+/** The orderId the workflow uses for a cycle's attempt (`-a<k>` after k failed attempts). */
+export function orderIdOf(view: SubscriptionView, cycle: number, attempt = 0): string {
+  return chargeOrderId(view.subscriptionId, view.instanceId, cycle, attempt);
+}
+
+/** The orderId of a reservation: `-c<cycle>` for the first approval, `-r<k>` for later ones. */
+export function reservationIdOf(view: SubscriptionView, cycle: number, k = 0): string {
+  return reservationOrderId(view.subscriptionId, view.instanceId, cycle, k);
+}
+
+/** Ledger payments of one subscription (any instance, any attempt), in order. */
 export function paymentsOf(h: Harness, subscriptionId: string) {
   return h.sandbox.control
     .ledger()
-    .filter((e) => e.kind === 'payment' && e.orderId.startsWith(`${subscriptionId}-`));
+    .filter((e) => e.kind === 'payment' && parseOrderId(e.orderId)?.subscriptionId === subscriptionId);
+}
+
+/** Every LINE Pay call the sandbox logged for one subscription's orderIds (request, confirm, pay, details…). */
+export function callsOf(h: Harness, subscriptionId: string) {
+  return h.sandbox.control
+    .requests()
+    .filter((r) => r.orderId !== undefined && parseOrderId(r.orderId)?.subscriptionId === subscriptionId);
+}
+
+/** preapprovedPay attempts the sandbox saw for one subscription, oldest first. */
+export function chargeAttemptsOf(h: Harness, subscriptionId: string) {
+  return callsOf(h, subscriptionId).filter(
+    (r) => r.path.includes('/preapprovedPay/') && r.path.endsWith('/payment'),
+  );
+}
+
+/**
+ * The sandbox's record of the regKey a view shows masked (`RK…F425`): the real key, to check its state
+ * and the calls made with it. Throws unless exactly one key matches.
+ */
+export function sandboxRegKey(h: Harness, regKeyMasked: string | undefined) {
+  if (!regKeyMasked) throw new Error('the subscription shows no regKey');
+  const [head, tail] = regKeyMasked.split('…');
+  const matches = h.sandbox.control
+    .regKeys()
+    .filter((k) => k.regKey.startsWith(head ?? '') && k.regKey.endsWith(tail ?? ''));
+  if (matches.length !== 1) throw new Error(`${matches.length} sandbox regKeys match ${regKeyMasked}`);
+  const key = matches[0]!;
+  return {
+    ...key,
+    masked: regKeyMasked,
+    /** Calls to an API path of this key (`/check`, `/expire`, `/payment`), as the sandbox logged them. */
+    calls: (suffix: string) =>
+      h.sandbox.control.requests().filter((r) => r.path.endsWith(`/preapprovedPay/${regKeyMasked}${suffix}`)),
+  };
 }
 
 /**

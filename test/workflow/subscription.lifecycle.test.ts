@@ -5,12 +5,16 @@ import {
   changePlanUpdate,
   confirmUpdate,
   pauseUpdate,
+  paymentLinkUpdate,
   resumeUpdate,
 } from '../../workflows/messages.js';
 import {
   approveOnLinePay,
+  callsOf,
+  chargeAttemptsOf,
   paymentsOf,
   rejectionOf,
+  sandboxRegKey,
   skipUntil,
   startActiveSubscription,
   startSubscription,
@@ -67,12 +71,33 @@ describe('approval', () => {
     );
   });
 
-  it('the cancel URL ends it as approval_canceled', async () => {
-    const handle = await startSubscription(t.h, subscriptionInput());
-    await approveOnLinePay(t.h, handle).catch(() => undefined);
-    const r = await handle.executeUpdate(cancelApprovalUpdate, { args: [{}] });
+  it('the cancel URL ends it as approval_canceled: no Confirm is sent and no money moves', async () => {
+    const input = subscriptionInput();
+    const handle = await startSubscription(t.h, input);
+    const link = await handle.executeUpdate(paymentLinkUpdate, { args: [{}] });
+    expect(link.paymentUrl?.web).toMatch(/^http/);
+    const { transactionId, orderId } = (await state(handle)).reservation!;
+    // The customer presses Cancel on LINE Pay's page; LINE Pay sends the browser to our cancelUrl.
+    const { redirectUrl } = t.h.sandbox.control.cancel(transactionId);
+    const back = new URL(redirectUrl);
+    expect(back.searchParams.get('transactionId')).toBe(transactionId);
+    const r = await handle.executeUpdate(cancelApprovalUpdate, {
+      args: [{ transactionId, orderId: back.searchParams.get('orderId') ?? orderId }],
+    });
     expect(r.status).toBe('approval_canceled');
-    expect((await handle.result()).status).toBe('approval_canceled');
+    const final = await handle.result();
+    expect(final.status).toBe('approval_canceled');
+    expect(final.charges).toEqual([]);
+    expect(final.regKeyMasked).toBeUndefined();
+    expect(
+      t.h.sandbox.control.requests().filter((q) => q.path.includes(`/${transactionId}/confirm`)),
+    ).toEqual([]);
+    // Only the reservation and read-only lookups (status, details) went to LINE Pay for this subscription.
+    const calls = callsOf(t.h, input.subscriptionId).map((q) => `${q.method} ${q.path}`);
+    expect(calls[0]).toBe('POST /v3/payments/request');
+    for (const call of calls.slice(1)) expect(call).toMatch(/^GET /);
+    expect(t.h.sandbox.control.ledger().filter((e) => e.transactionId === transactionId)).toEqual([]);
+    expect(paymentsOf(t.h, input.subscriptionId)).toEqual([]);
   });
 
   it('refuses invalid input with a clear, non-retryable failure', async () => {
@@ -88,8 +113,12 @@ describe('approval', () => {
 
 describe('after approval', () => {
   it('cancel now expires the regKey and stops billing', async () => {
-    const input = subscriptionInput();
+    const input = subscriptionInput({ interval: 'P1M' });
     const handle = await startActiveSubscription(t.h, input);
+    const active = await state(handle);
+    const key = sandboxRegKey(t.h, active.regKeyMasked);
+    expect(key.status).toBe('ACTIVE');
+    expect(key.calls('/expire')).toEqual([]);
     const r = await handle.executeUpdate(cancelUpdate, {
       args: [{ actor: merchant, reason: 'customer asked' }],
     });
@@ -97,6 +126,13 @@ describe('after approval', () => {
     const final = await handle.result();
     expect(final).toMatchObject({ status: 'canceled', cancelReason: 'customer asked', paidCycles: 1 });
     expect(final.audit.at(-1)).toMatchObject({ to: 'canceled', actor: merchant });
+    // The key is dead at LINE Pay: one expire call for it, answered 0000, and the sandbox says EXPIRED.
+    expect(key.calls('/expire').map((q) => q.returnCode)).toEqual(['0000']);
+    expect(sandboxRegKey(t.h, active.regKeyMasked).status).toBe('EXPIRED');
+    // Three billing dates pass after the cancel: nothing is attempted, nothing is paid.
+    await t.env.sleep('100 days');
+    expect(chargeAttemptsOf(t.h, input.subscriptionId)).toEqual([]);
+    expect(key.calls('/payment')).toEqual([]);
     expect(paymentsOf(t.h, input.subscriptionId)).toHaveLength(1);
     // The workflow is closed: nothing can reach it any more.
     await expect(handle.executeUpdate(cancelUpdate, { args: [{ actor: merchant }] })).rejects.toThrow();
