@@ -250,6 +250,32 @@ describe('chargePreapproved', () => {
     },
   );
 
+  it("the client's own recovery (payPreapprovedOnce) never counts a payment for another amount as charged", async () => {
+    const input = await chargeInput(300);
+    const regKey = vault.open(input.sealedRegKey, input.owner);
+    const linePay = new LinePayClient({
+      channelId: sb.channelId,
+      channelSecret: sb.channelSecret,
+      baseUrl: sb.url,
+    });
+    const body = { productName: 'plan', amount: 300, currency: 'TWD' as const, orderId: input.orderId };
+    const paid = await linePay.payPreapprovedOnce(regKey, body);
+    expect(paid).toMatchObject({ status: 'charged', recovered: false });
+    expect(await linePay.payPreapprovedOnce(regKey, body)).toMatchObject({
+      status: 'charged',
+      recovered: true,
+    });
+    expect(await linePay.payPreapprovedOnce(regKey, { ...body, amount: 390 })).toEqual({
+      status: 'mismatch',
+      transactionId: (paid as { transactionId: string }).transactionId,
+      amount: 300,
+      currency: 'TWD',
+    });
+    expect(await linePay.payPreapprovedOnce(regKey, { ...body, currency: 'USD' })).toMatchObject({
+      status: 'mismatch',
+    });
+  });
+
   it('a 5xx after commit is recovered by lookup; 9000 before commit stays unknown', async () => {
     const input = await chargeInput();
     fault({
