@@ -234,6 +234,25 @@ export async function skipUntil(
   throw new Error('condition not reached while skipping time');
 }
 
+/**
+ * Polls the `state` query in real time until `predicate` holds, without skipping workflow time: on the
+ * time-skipping server only a waiting client lets time jump, so what happens here happens "now".
+ */
+export async function untilState(
+  handle: SubscriptionHandle,
+  predicate: (v: SubscriptionView) => boolean,
+  timeoutMs = 30_000,
+): Promise<SubscriptionView> {
+  const deadline = Date.now() + timeoutMs;
+  let last: SubscriptionView | undefined;
+  while (Date.now() < deadline) {
+    last = await state(handle);
+    if (predicate(last)) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`state not reached within ${timeoutMs} ms (real time); last status ${last?.status}`);
+}
+
 /** The validator's verdict behind a rejected update: its ApplicationFailure type and message. */
 export async function rejectionOf(
   p: Promise<unknown>,

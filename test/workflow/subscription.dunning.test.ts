@@ -1,13 +1,16 @@
 import { expect, it } from 'vitest';
 import { retryNowUpdate } from '../../workflows/messages.js';
 import {
+  orderIdOf,
   paymentsOf,
   recordHistory,
   rejectionOf,
+  sandboxRegKey,
   skipUntil,
   startActiveSubscription,
   state,
   subscriptionInput,
+  untilState,
   useSubscriptionHarness,
 } from '../helpers/subscription-harness.js';
 
@@ -18,6 +21,7 @@ const DAY = 86_400_000;
 it('soft declines put the subscription past due; a later retry recovers it on its original calendar', async () => {
   const input = subscriptionInput({ interval: 'P1M', amount: 1001 });
   const handle = await startActiveSubscription(t.h, input);
+  const v0 = await state(handle);
   const due1 = (await state(handle)).nextChargeAt!;
   t.h.sandbox.control.addFault({
     api: 'preapprovedPay',
@@ -40,7 +44,7 @@ it('soft declines put the subscription past due; a later retry recovers it on it
   );
   const charge = recovered.charges.find((c) => c.cycle === 1)!;
   // Two definite declines moved the attempt number twice: -c1, -c1-a1 declined; -c1-a2 paid.
-  expect(charge.orderId).toBe(`${input.subscriptionId}-c1-a2`);
+  expect(charge.orderId).toBe(orderIdOf(v0, 1, 2));
   expect(Date.parse(charge.chargedAt) - Date.parse(due1)).toBeGreaterThanOrEqual(3 * DAY);
   const anchor = Date.parse(recovered.anchor!);
   const expectedNext = new Date(anchor);
@@ -60,6 +64,7 @@ it('soft declines put the subscription past due; a later retry recovers it on it
 it('dunning exhausted: canceled with payment_failed and the regKey expired', async () => {
   const input = subscriptionInput({ interval: 'P1M', amount: 1002 });
   const handle = await startActiveSubscription(t.h, input);
+  const v0 = await state(handle);
   t.h.sandbox.control.addFault({
     api: 'preapprovedPay',
     match: { amount: 1002 },
@@ -76,16 +81,20 @@ it('dunning exhausted: canceled with payment_failed and the regKey expired', asy
       (r) =>
         r.path.includes('/preapprovedPay/') &&
         r.path.endsWith('/payment') &&
-        r.orderId?.startsWith(`${input.subscriptionId}-c1`),
+        r.orderId?.startsWith(orderIdOf(v0, 1)),
     );
-  expect(attempts.map((r) => r.orderId)).toEqual(
-    ['', '-a1', '-a2', '-a3', '-a4'].map((s) => `${input.subscriptionId}-c1${s}`),
+  expect(attempts.map((r) => r.orderId)).toEqual([0, 1, 2, 3, 4].map((k) => orderIdOf(v0, 1, k)));
+  // This subscription's own key (not any expire in the file) was expired, after the last attempt.
+  const key = sandboxRegKey(t.h, v0.regKeyMasked);
+  const expires = key.calls('/expire');
+  expect(expires.map((r) => r.returnCode)).toContain('0000');
+  const log = t.h.sandbox.control.requests();
+  const lastAttempt = log.findIndex(
+    (r) => r.orderId === attempts.at(-1)!.orderId && r.path.endsWith('/payment'),
   );
-  const expire = t.h.sandbox.control.requests().filter((r) => r.path.endsWith('/expire'));
-  expect(expire.length).toBeGreaterThanOrEqual(1);
-  const regKeyMasked = final.regKeyMasked;
-  expect(regKeyMasked).toBeDefined();
-  const key = t.h.sandbox.control.regKeys().find((k) => k.regKey.endsWith(regKeyMasked!.slice(-4)))!;
+  expect(log.findIndex((r) => r.path.endsWith(`/preapprovedPay/${key.masked}/expire`))).toBeGreaterThan(
+    lastAttempt,
+  );
   expect(key.status).toBe('EXPIRED');
   await recordHistory(handle, 'dunning-exhausted');
 });
@@ -93,6 +102,7 @@ it('dunning exhausted: canceled with payment_failed and the regKey expired', asy
 it('retryNow during dunning charges immediately; it is rejected outside dunning', async () => {
   const input = subscriptionInput({ interval: 'P1M', amount: 1003 });
   const handle = await startActiveSubscription(t.h, input);
+  const v0 = await state(handle);
   const early = await rejectionOf(
     handle.executeUpdate(retryNowUpdate, { args: [{ actor: { kind: 'operator', id: 'ops-1' } }] }),
   );
@@ -106,16 +116,21 @@ it('retryNow during dunning charges immediately; it is rejected outside dunning'
     times: 1,
     action: { kind: 'return_code', code: '1142' },
   });
-  await skipUntil(t.h, handle, (s) => s.status === 'past_due', '12 hours');
-  const before = Date.now();
+  const pastDue = await skipUntil(t.h, handle, (s) => s.status === 'past_due', '12 hours');
+  const scheduledRetry = Date.parse(pastDue.dunning!.nextRetryAt!);
   const r = await handle.executeUpdate(retryNowUpdate, {
     args: [{ actor: { kind: 'operator', id: 'ops-1' }, reason: 'customer topped up' }],
   });
   expect(r.cycle).toBe(1);
-  const v = await skipUntil(t.h, handle, (s) => s.status === 'active' && s.paidCycles === 2, '1 minute', 30);
-  expect(v.charges.find((c) => c.cycle === 1)!.orderId).toBe(`${input.subscriptionId}-c1-a1`);
+  // No time skipping from here: the retry must run on its own, long before the scheduled one.
+  const v = await untilState(handle, (s) => s.status === 'active' && s.paidCycles === 2);
+  expect(v.charges.find((c) => c.cycle === 1)!.orderId).toBe(orderIdOf(v0, 1, 1));
   expect(v.audit.some((a) => a.actor.kind === 'operator' && a.reason.includes('customer topped up'))).toBe(
     true,
   );
-  expect(Date.now() - before).toBeLessThan(60_000);
+  // "Immediately" in workflow time: the charge is within a minute of the retryNow entry, not at the schedule.
+  const asked = v.audit.find((a) => a.actor.kind === 'operator' && a.reason.includes('customer topped up'))!;
+  const chargedAt = Date.parse(v.charges.find((c) => c.cycle === 1)!.chargedAt);
+  expect(chargedAt - Date.parse(asked.at)).toBeLessThan(60_000);
+  expect(chargedAt).toBeLessThan(scheduledRetry);
 });
