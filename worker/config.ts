@@ -36,6 +36,11 @@ export interface WorkerConfig {
   vaultKeySource: 'REGKEY_VAULT_KEY' | 'derived';
   maxConcurrentActivityTaskExecutions: number;
   maxConcurrentWorkflowTaskExecutions: number;
+  /**
+   * Sticky-cache size. Billing workflows sleep for weeks, so a big cache only holds memory; the SDK's own
+   * default grows with the V8 heap limit (about 2,300 on a 4 GiB heap). See bench/burst/README.md.
+   */
+  maxCachedWorkflows: number;
   /** Task-queue-wide cap on activity starts per second, shared by every worker: LINE Pay's rate limit. */
   maxTaskQueueActivitiesPerSecond?: number;
   /** Prometheus scrape address (`host:port`); metrics are off without it. */
@@ -46,6 +51,9 @@ export interface WorkerConfig {
   workflowBundlePath?: string;
   logLevel: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 }
+
+/** Sticky-cache default, from the curve in bench/burst/README.md. */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 500;
 
 const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 
@@ -71,6 +79,27 @@ export function readWorkerConfig(env: Env): WorkerConfig {
     throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
   }
   const graceSeconds = readInt(env, 'WORKER_SHUTDOWN_GRACE_SECONDS', 60, 0, 3600);
+  const maxConcurrentWorkflowTaskExecutions = readInt(
+    env,
+    'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS',
+    40,
+    2,
+    10_000,
+  );
+  const maxCachedWorkflows = readInt(
+    env,
+    'WORKER_MAX_CACHED_WORKFLOWS',
+    DEFAULT_MAX_CACHED_WORKFLOWS,
+    0,
+    1_000_000,
+  );
+  // The SDK would silently lower the task slots to the cache size; say so instead.
+  if (maxCachedWorkflows !== 0 && maxCachedWorkflows < maxConcurrentWorkflowTaskExecutions) {
+    throw new ConfigError(
+      'WORKER_MAX_CACHED_WORKFLOWS',
+      `must be 0 (no cache) or at least WORKER_MAX_CONCURRENT_WORKFLOW_TASKS (${maxConcurrentWorkflowTaskExecutions})`,
+    );
+  }
   const config: WorkerConfig = {
     temporal,
     linePay: { baseUrl, channelId, channelSecret },
@@ -80,7 +109,8 @@ export function readWorkerConfig(env: Env): WorkerConfig {
     vaultKeys: vault.keys,
     vaultKeySource: vault.source,
     maxConcurrentActivityTaskExecutions: readInt(env, 'WORKER_MAX_CONCURRENT_ACTIVITIES', 20, 1, 10_000),
-    maxConcurrentWorkflowTaskExecutions: readInt(env, 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', 40, 2, 10_000),
+    maxConcurrentWorkflowTaskExecutions,
+    maxCachedWorkflows,
     shutdownGraceTime: `${graceSeconds}s`,
     logLevel: logLevel as WorkerConfig['logLevel'],
   };
@@ -113,6 +143,7 @@ export function describeWorkerConfig(config: WorkerConfig): Record<string, unkno
     vaultKeySource: config.vaultKeySource,
     maxConcurrentActivityTaskExecutions: config.maxConcurrentActivityTaskExecutions,
     maxConcurrentWorkflowTaskExecutions: config.maxConcurrentWorkflowTaskExecutions,
+    maxCachedWorkflows: config.maxCachedWorkflows,
     maxTaskQueueActivitiesPerSecond: config.maxTaskQueueActivitiesPerSecond,
     metricsBindAddress: config.metricsBindAddress,
     shutdownGraceTime: config.shutdownGraceTime,

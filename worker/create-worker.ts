@@ -6,6 +6,7 @@ import { type ActivityDeps, createActivities } from '../activities/index.js';
 import { LinePayClient } from '../activities/linepay/index.js';
 import { deriveVaultKey, RegKeyVault, type VaultKey } from '../activities/regkey-vault.js';
 import type { EncryptionKey } from '../client/temporal/payload-codec.js';
+import { DEFAULT_MAX_CACHED_WORKFLOWS } from './config.js';
 
 /** Entry module of the workflow code, for the bundler and for tests that bundle on the fly. */
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -25,6 +26,8 @@ export interface SubscriptionWorkerOptions {
   workflowsPath?: string;
   maxConcurrentActivityTaskExecutions?: number;
   maxConcurrentWorkflowTaskExecutions?: number;
+  /** Sticky cache (default `DEFAULT_MAX_CACHED_WORKFLOWS`): RSS grows with it, not with the subscriptions. */
+  maxCachedWorkflows?: number;
   maxTaskQueueActivitiesPerSecond?: number;
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
   identity?: string;
@@ -44,6 +47,7 @@ export async function createSubscriptionWorker(options: SubscriptionWorkerOption
     dataConverter: options.dataConverter,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 20,
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTaskExecutions ?? 40,
+    maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
     shutdownGraceTime: options.shutdownGraceTime ?? '60s',
   };
   if (options.workflowBundle) workerOptions.workflowBundle = options.workflowBundle;

@@ -94,6 +94,7 @@ async function main(): Promise<void> {
       ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),
       maxConcurrentActivityTaskExecutions: config.maxConcurrentActivityTaskExecutions,
       maxConcurrentWorkflowTaskExecutions: config.maxConcurrentWorkflowTaskExecutions,
+      maxCachedWorkflows: config.maxCachedWorkflows,
       ...(config.maxTaskQueueActivitiesPerSecond !== undefined
         ? { maxTaskQueueActivitiesPerSecond: config.maxTaskQueueActivitiesPerSecond }
         : {}),
