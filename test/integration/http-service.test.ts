@@ -108,13 +108,15 @@ describe('HTTP service on the dev server', () => {
     expect(((await recreate.json()) as { error: { code: string } }).error.code).toBe('conflict');
   });
 
-  it('an unknown subscription is a 404 everywhere', async () => {
+  it('an unknown subscription is a 404 in the merchant API', async () => {
     expect((await stack.api('/subscriptions/does-not-exist')).status).toBe(404);
     expect((await stack.api('/subscriptions/does-not-exist/resume', { method: 'POST' })).status).toBe(404);
+    // The callback does not tell: an unknown subscription gets the page every refused link gets.
     const page = await fetch(
       `${stack.url}/linepay/confirm?subscriptionId=does-not-exist&transactionId=1&orderId=o`,
     );
-    expect(page.status).toBe(404);
+    expect(page.status).toBe(400);
+    expect(await page.text()).toContain('data-status="invalid_callback"');
   });
 
   it('the customer backing out on LINE Pay ends the approval', async () => {

@@ -1,10 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import {
+  type BillingLimits,
+  checkBillingLimits,
+  DEFAULT_BILLING_LIMITS,
   DEFAULT_DUNNING_SCHEDULE,
   normalizeSubscriptionInput,
   type SubscriptionInput,
   SubscriptionInputError,
+  truncateCodePoints,
 } from '../../workflows/subscription-input.js';
+
+const SANDBOX: BillingLimits = { ...DEFAULT_BILLING_LIMITS, allowShortIntervals: true };
 
 const base: SubscriptionInput = {
   subscriptionId: 'sub_2028-01',
@@ -20,9 +26,9 @@ function withInput(patch: Record<string, unknown>): SubscriptionInput {
   return { ...base, ...patch } as SubscriptionInput;
 }
 
-function inputError(raw: unknown): SubscriptionInputError {
+function inputError(raw: unknown, limits?: BillingLimits): SubscriptionInputError {
   try {
-    normalizeSubscriptionInput(raw as SubscriptionInput);
+    normalizeSubscriptionInput(raw as SubscriptionInput, limits);
   } catch (err) {
     if (err instanceof SubscriptionInputError) return err;
     throw err;
@@ -30,8 +36,8 @@ function inputError(raw: unknown): SubscriptionInputError {
   throw new Error('expected a SubscriptionInputError');
 }
 
-function expectInvalid(raw: unknown, field: string, message: string): void {
-  const err = inputError(raw);
+function expectInvalid(raw: unknown, field: string, message: string, limits?: BillingLimits): void {
+  const err = inputError(raw, limits);
   expect(err.field).toBe(field);
   expect(err.message).toBe(`${field}: ${message}`);
   expect(err.code).toBe('invalid_subscription_input');
@@ -53,6 +59,7 @@ describe('normalizeSubscriptionInput: defaults', () => {
       reapprovalTimeout: 'P7D',
       redirectUrls: { confirmUrl: 'https://shop.example/confirm', cancelUrl: 'https://shop.example/cancel' },
       actor: { kind: 'merchant' },
+      limits: DEFAULT_BILLING_LIMITS,
       requestFingerprint: '',
     });
   });
@@ -85,6 +92,7 @@ describe('normalizeSubscriptionInput: defaults', () => {
         actor: { kind: 'operator', id: 'ops-7' },
         requestFingerprint: 'abc123',
       }),
+      SANDBOX,
     );
     expect(out).toMatchObject({
       currency: 'THB',
@@ -117,11 +125,11 @@ describe('normalizeSubscriptionInput: defaults', () => {
           subscriptionId: 'a'.repeat(64),
           customerId: 'c'.repeat(256),
           productName: 'p'.repeat(4000),
-          amount: 100_000_000,
+          amount: 500_000,
           interval: 'P10Y',
           dunningSchedule: Array.from({ length: 10 }, (_, i) => `P${i + 1}D`),
           redirectUrls: {
-            confirmUrl: `https://e.x/${'a'.repeat(450 - 12)}`,
+            confirmUrl: `https://e.x/${'a'.repeat(360 - 12)}`,
             cancelUrl: 'http://localhost:3000/c',
           },
         }),
@@ -193,8 +201,74 @@ describe('normalizeSubscriptionInput: validation', () => {
     },
   );
 
-  it('caps amount at 100 000 000', () => {
-    expectInvalid(withInput({ amount: 100_000_001 }), 'amount', 'must be at most 100000000');
+  it('caps the amount per currency by default: 100,000,000 USD is refused', () => {
+    expectInvalid(withInput({ amount: 100_000_000, currency: 'USD' }), 'amount', 'must be at most 10000 USD');
+    expectInvalid(withInput({ amount: 500_001 }), 'amount', 'must be at most 500000 TWD');
+    expectInvalid(withInput({ amount: 500_001, currency: 'THB' }), 'amount', 'must be at most 500000 THB');
+    expect(normalizeSubscriptionInput(withInput({ amount: 10_000, currency: 'USD' })).amount).toBe(10_000);
+  });
+
+  it('takes configured limits, and the workflow re-checks the ones the client recorded', () => {
+    const generous = {
+      ...DEFAULT_BILLING_LIMITS,
+      maxAmount: { ...DEFAULT_BILLING_LIMITS.maxAmount, USD: 50_000 },
+    };
+    const out = normalizeSubscriptionInput(withInput({ amount: 20_000, currency: 'USD' }), generous);
+    expect(out.limits.maxAmount.USD).toBe(50_000);
+    // The workflow runs it again without an argument: the recorded limits apply, not the defaults.
+    expect(normalizeSubscriptionInput(out)).toEqual(out);
+    // Without recorded limits the defaults apply.
+    expectInvalid(withInput({ amount: 20_000, currency: 'USD' }), 'amount', 'must be at most 10000 USD');
+  });
+
+  it('refuses recorded limits that are malformed or beyond the absolute cap', () => {
+    const bad = (limits: unknown) => withInput({ limits });
+    expectInvalid(
+      bad({ ...DEFAULT_BILLING_LIMITS, maxAmount: { TWD: 1, THB: 1 } }),
+      'limits.maxAmount.USD',
+      'must be an integer between 1 and 100000000',
+    );
+    expectInvalid(
+      bad({ ...DEFAULT_BILLING_LIMITS, maxAmount: { TWD: 100_000_001, THB: 1, USD: 1 } }),
+      'limits.maxAmount.TWD',
+      'must be an integer between 1 and 100000000',
+    );
+    expectInvalid(
+      bad({ ...DEFAULT_BILLING_LIMITS, currencies: [] }),
+      'limits.currencies',
+      'must list at least one currency',
+    );
+    expectInvalid(
+      bad({ ...DEFAULT_BILLING_LIMITS, allowShortIntervals: 'yes' }),
+      'limits.allowShortIntervals',
+      'must be a boolean',
+    );
+    expect(() => checkBillingLimits(DEFAULT_BILLING_LIMITS)).not.toThrow();
+  });
+
+  it('allows intervals under one day only when the limits say so (sandbox)', () => {
+    for (const interval of ['PT30S', 'PT10S', 'PT23H59M']) {
+      expectInvalid(
+        withInput({ interval }),
+        'interval',
+        'must be at least one day (shorter intervals only with LINEPAY_ENV=sandbox)',
+      );
+      expect(normalizeSubscriptionInput(withInput({ interval }), SANDBOX).interval).toBe(interval);
+    }
+    for (const interval of ['P1D', 'PT24H', 'P1W', 'P1M']) {
+      expect(normalizeSubscriptionInput(withInput({ interval })).interval).toBe(interval);
+    }
+  });
+
+  it('checks the currency against the channel allowlist', () => {
+    const twdOnly = { ...DEFAULT_BILLING_LIMITS, currencies: ['TWD' as const] };
+    expectInvalid(
+      withInput({ currency: 'THB' }),
+      'currency',
+      'is not enabled for this LINE Pay channel (enabled: TWD)',
+      twdOnly,
+    );
+    expect(normalizeSubscriptionInput(base, twdOnly).currency).toBe('TWD');
   });
 
   it.each(['JPY', 'twd', '', undefined])('rejects currency %j', (currency) => {
@@ -269,7 +343,7 @@ describe('normalizeSubscriptionInput: validation', () => {
     const urls = (value: unknown) => withInput({ redirectUrls: { ...base.redirectUrls, [key]: value } });
     expectInvalid(urls(''), field, 'is required');
     expectInvalid(urls(undefined), field, 'is required');
-    expectInvalid(urls(`https://e.x/${'a'.repeat(450 - 11)}`), field, 'must be at most 450 characters');
+    expectInvalid(urls(`https://e.x/${'a'.repeat(360 - 11)}`), field, 'must be at most 360 characters');
     expectInvalid(urls('ftp://shop.example/x'), field, 'must be an absolute http(s) URL');
     expectInvalid(urls('/relative'), field, 'must be an absolute http(s) URL');
     expectInvalid(urls('https://shop.example/a b'), field, 'must be an absolute http(s) URL');
@@ -296,5 +370,16 @@ describe('billingAnchor format', () => {
       'billingAnchor',
       'must be an ISO-8601 instant with a UTC offset or Z, e.g. 2028-01-31T10:00:00+08:00',
     );
+  });
+});
+
+describe('truncateCodePoints', () => {
+  it('cuts by code points, never inside a surrogate pair', () => {
+    const name = `${'a'.repeat(99)}😀tail`;
+    expect(name.slice(0, 100)).not.toBe(`${'a'.repeat(99)}😀`); // UTF-16 cut splits the emoji
+    expect(truncateCodePoints(name, 100)).toBe(`${'a'.repeat(99)}😀`);
+    expect(truncateCodePoints('月訂閱 Premium', 3)).toBe('月訂閱');
+    expect(truncateCodePoints('short', 100)).toBe('short');
+    expect([...truncateCodePoints('😀'.repeat(150), 100)]).toHaveLength(100);
   });
 });

@@ -148,9 +148,10 @@ describe('readServerConfig', () => {
   });
 
   it('enables the codec with a token or explicitly unauthenticated', () => {
-    expect(readServerConfig({ ...server, CODEC_AUTH_TOKEN: 'codec-token' }).codec).toMatchObject({
+    const codecToken = 'codec-token-0123456789abcdef0123456789';
+    expect(readServerConfig({ ...server, CODEC_AUTH_TOKEN: codecToken }).codec).toMatchObject({
       enabled: true,
-      authToken: 'codec-token',
+      authToken: codecToken,
     });
     expect(readServerConfig({ ...server, CODEC_ALLOW_UNAUTHENTICATED: 'true' }).codec.enabled).toBe(true);
   });
@@ -158,7 +159,7 @@ describe('readServerConfig', () => {
   it('requires a strong API_TOKEN', () => {
     expect(() => readServerConfig({ ...server, API_TOKEN: undefined })).toThrow(/^API_TOKEN is required/);
     expect(() => readServerConfig({ ...server, API_TOKEN: 'short' })).toThrow(
-      /^API_TOKEN must be at least 16/,
+      /^API_TOKEN tokens must be at least 16/,
     );
   });
 });
