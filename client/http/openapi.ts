@@ -24,6 +24,7 @@ const ERROR_TEXT: Record<number, string> = {
   409: 'Conflict with the subscription id, or the workflow rejected the change (`rejected`)',
   413: 'Body too large',
   415: 'Body is not JSON',
+  500: 'Permanent failure on our side (`internal`, `details.reason`); retrying will not help',
   503: 'Temporal unavailable; retry',
 };
 const idParam = {
@@ -117,8 +118,9 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       },
       '/linepay/confirm': {
         get: {
-          summary: 'LINE Pay confirmUrl: the customer approved; confirms and shows the result page',
-          parameters: ['subscriptionId', 'transactionId', 'orderId'].map((name) => ({
+          summary:
+            'LINE Pay confirmUrl: the customer approved. The link is signed (reservation + token, set by the worker); LINE Pay appends transactionId and orderId',
+          parameters: ['subscriptionId', 'reservation', 'token', 'transactionId', 'orderId'].map((name) => ({
             name,
             in: 'query',
             required: true,
@@ -127,30 +129,37 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           responses: {
             200: html('Active'),
             202: html('Still confirming'),
-            400: html('Malformed or mismatched callback (nothing charged)'),
-            404: html('Unknown subscription'),
-            409: html('Expired, replayed or otherwise unusable callback'),
-            503: html('Temporal unavailable'),
+            400: html(
+              'Any refused callback: unsigned, forged, replayed, unknown or expired (one page for all)',
+            ),
+            409: html('LINE Pay did not complete the approval'),
+            429: html('Rate limited (per client IP, per subscription)'),
           },
         },
       },
       '/linepay/cancel': {
         get: {
-          summary: 'LINE Pay cancelUrl: the customer backed out',
-          parameters: [{ name: 'subscriptionId', in: 'query', required: true, schema: { type: 'string' } }],
+          summary: 'LINE Pay cancelUrl: the customer backed out (signed like the confirmUrl)',
+          parameters: [
+            ...['subscriptionId', 'reservation', 'token'].map((name) => ({
+              name,
+              in: 'query',
+              required: true,
+              schema: { type: 'string' },
+            })),
+            ...['transactionId', 'orderId'].map((name) => ({
+              name,
+              in: 'query',
+              required: false,
+              schema: { type: 'string' },
+            })),
+          ],
           responses: {
             200: html('Approval cancelled'),
-            400: html('Malformed'),
-            404: html('Unknown'),
-            409: html('Too late'),
+            400: html('Any refused callback (one page for all)'),
+            429: html('Rate limited'),
           },
         },
-      },
-      '/codec/decode': {
-        post: { summary: 'Temporal codec server (Web UI)', responses: { 200: { description: 'Payloads' } } },
-      },
-      '/codec/encode': {
-        post: { summary: 'Temporal codec server (Web UI)', responses: { 200: { description: 'Payloads' } } },
       },
       '/healthz': { get: { summary: 'Liveness', responses: { 200: { description: 'ok' } } } },
       '/readyz': {

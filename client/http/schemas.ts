@@ -52,21 +52,6 @@ export const listQuery = z.strictObject({
   pageSize: z.coerce.number().int().min(1).max(1000).optional(),
 });
 
-/** What LINE Pay appends to our confirmUrl (plus our own subscriptionId). Loose: LINE Pay may add more. */
-export const confirmQuery = z.object({
-  subscriptionId,
-  transactionId: z.string().regex(/^\d{1,20}$/, 'must be a LINE Pay transaction id'),
-  orderId: z.string().min(1).max(100),
-});
-export const cancelQuery = z.object({
-  subscriptionId,
-  transactionId: z
-    .string()
-    .regex(/^\d{1,20}$/)
-    .optional(),
-  orderId: z.string().min(1).max(100).optional(),
-});
-
 export const paymentUrl = z.object({ web: z.url(), app: z.string() });
 export const createSubscriptionResponse = z.object({
   subscriptionId: z.string(),
