@@ -29,7 +29,7 @@ export interface OpenOptions {
    * client otherwise; `client` never owns (HTTP service, CLI). Default `auto`.
    */
   embedded?: 'auto' | 'client';
-  /** How long a client waits for the owner's socket to appear. */
+  /** How long a client waits for the owner's socket to appear; 0 connects lazily instead. */
   waitForOwnerMs?: number;
   /** Tests: keep the PGlite data in memory (the socket and lock still live in `dataDir`). */
   inMemory?: boolean;
@@ -152,7 +152,8 @@ async function openEmbedded(
   const owner = (options.embedded ?? 'auto') === 'auto' && (await tryTakeOwnership(lockPath));
   if (!owner) {
     const deadline = Date.now() + (options.waitForOwnerMs ?? 30_000);
-    while (!existsSync(sock)) {
+    // 0: connect lazily (the HTTP service answers 503 on ledger routes until the owner is up).
+    while (options.waitForOwnerMs !== 0 && !existsSync(sock)) {
       if (Date.now() > deadline) {
         throw new LedgerUnavailableError(
           'the embedded ledger database is not running (start the worker first, or set DATABASE_URL)',

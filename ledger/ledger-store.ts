@@ -291,6 +291,34 @@ export class LedgerStore {
     return new Set(rows.map((r) => r.order_id));
   }
 
+  /** Reconciliation findings, once per (run, kind, order, transaction) however often a page is retried. */
+  async recordMismatches(
+    runId: string,
+    mismatches: readonly {
+      kind: string;
+      subscriptionId: string;
+      orderId: string;
+      transactionId: string | null;
+    }[],
+  ): Promise<void> {
+    if (mismatches.length === 0) return;
+    await this.db
+      .insertInto('ledger_discrepancies')
+      .values(
+        mismatches.map((m) => ({
+          type: 'reconciliation.mismatch',
+          kind: m.kind,
+          run_id: runId,
+          subscription_id: m.subscriptionId,
+          order_id: m.orderId,
+          transaction_id: m.transactionId,
+          detail: JSON.stringify(m),
+        })),
+      )
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
+
   async listDiscrepancies(filter: { runId?: string; type?: string; limit?: number } = {}) {
     let q = this.db
       .selectFrom('ledger_discrepancies')

@@ -5,10 +5,12 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { rateLimiter } from 'hono-rate-limiter';
 import type { z } from 'zod';
 import { RESERVATION_PARAM, TOKEN_PARAM, verifyCallback } from '../../activities/callback-link.js';
+import type { LedgerStore } from '../../ledger/ledger-store.js';
 import { isSubscriptionError, type SubscriptionError } from '../errors.js';
 import type { SubscriptionsClient } from '../subscriptions-client.js';
 import { anyTokenMatches } from './auth.js';
 import { securityHeaders } from './headers.js';
+import { createLedgerRoutes } from './ledger-routes.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { type ResultPage, renderResultPage } from './pages.js';
 import {
@@ -41,6 +43,8 @@ export interface AppDeps {
   onError?: (err: unknown, context: { method: string; path: string }) => void;
   /** Security-relevant events (refused callbacks and why); default a JSON line on stderr. */
   log?: (event: string, fields: Record<string, unknown>) => void;
+  /** The permanent ledger: serves `/subscriptions/:id/charges`, `/events…` (client/http/ledger-routes.ts). */
+  ledger?: LedgerStore;
 }
 
 const STATUS_BY_CODE: Record<SubscriptionError['code'], ContentfulStatusCode> = {
@@ -213,6 +217,10 @@ export function createApp(deps: AppDeps): Hono {
     );
   });
   app.route('/subscriptions', api);
+  if (deps.ledger) {
+    const tokens = typeof deps.apiToken === 'string' ? [deps.apiToken] : [...deps.apiToken];
+    app.route('/', createLedgerRoutes({ ledger: deps.ledger, apiTokens: tokens }));
+  }
 
   // ---- LINE Pay redirect targets ------------------------------------------------------------
   // Open routes, so they are screened before anything reaches Temporal: per-IP rate limit, the signed

@@ -4,6 +4,9 @@
  */
 import { serve } from '@hono/node-server';
 import type { Context } from 'hono';
+import { readDatabaseConfig } from '../../ledger/config.js';
+import { openLedgerDatabase } from '../../ledger/database.js';
+import { LedgerStore } from '../../ledger/ledger-store.js';
 import { type CodecServerConfig, ConfigError, readServerConfig } from '../config.js';
 import { createSubscriptionsClient } from '../subscriptions-client.js';
 import { connectClient, isTemporalReachable } from '../temporal/connection.js';
@@ -25,6 +28,12 @@ function codecAuth(config: CodecServerConfig): CodecAuth {
 
 async function main(): Promise<void> {
   const config = readServerConfig(process.env);
+  // Embedded (no DATABASE_URL): the worker owns the PGlite; connect lazily, ledger routes answer 503 until it is up.
+  const ledgerDb = await openLedgerDatabase(readDatabaseConfig(process.env), {
+    migrate: true,
+    embedded: 'client',
+    waitForOwnerMs: 0,
+  });
   const client = await connectClient(config.temporal, config.encryptionKeys);
   const codec = client.options.loadedDataConverter.payloadCodecs[0];
   const clientIp = config.clientIpHeader
@@ -44,6 +53,7 @@ async function main(): Promise<void> {
     isReady: () => isTemporalReachable(client),
     maxBodyBytes: config.maxBodyBytes,
     ...(clientIp ? { clientIp } : {}),
+    ledger: new LedgerStore(ledgerDb.db),
   });
   const servers = [
     serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
