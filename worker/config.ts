@@ -16,6 +16,7 @@ import {
   type TemporalSettings,
 } from '../client/config.js';
 import type { EncryptionKey } from '../client/temporal/payload-codec.js';
+import { type LedgerConfig, readLedgerConfig } from '../ledger/config.js';
 
 export { ConfigError, type Env } from '../client/config.js';
 
@@ -24,6 +25,8 @@ export const DEFAULT_LINEPAY_API_URL = 'https://sandbox-api-pay.line.me';
 
 export interface WorkerConfig {
   temporal: TemporalSettings;
+  /** DATABASE_URL or DATA_DIR, WEBHOOK_URLS/SECRET, RECONCILIATION_* (ledger/config.ts). */
+  ledger: LedgerConfig;
   linePay: { baseUrl: string; channelId: string; channelSecret: string };
   /** `LINEPAY_ENV`: production refuses http and needs an explicit LINEPAY_API_URL. */
   linePayEnv: LinePayEnv;
@@ -102,6 +105,7 @@ export function readWorkerConfig(env: Env): WorkerConfig {
   }
   const config: WorkerConfig = {
     temporal,
+    ledger: readLedgerConfig(env),
     linePay: { baseUrl, channelId, channelSecret },
     linePayEnv,
     callbackSigningKey: readCallbackSigningKeys(env, linePayEnv, encryptionKeys)[0]!,

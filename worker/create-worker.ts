@@ -3,6 +3,7 @@ import type { DataConverter } from '@temporalio/common';
 import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { deriveCallbackKey } from '../activities/callback-link.js';
 import { type ActivityDeps, createActivities } from '../activities/index.js';
+import type { LedgerActivities } from '../activities/ledger-activities.js';
 import { LinePayClient } from '../activities/linepay/index.js';
 import { deriveVaultKey, RegKeyVault, type VaultKey } from '../activities/regkey-vault.js';
 import type { EncryptionKey } from '../client/temporal/payload-codec.js';
@@ -19,6 +20,8 @@ export interface SubscriptionWorkerOptions {
   taskQueue: string;
   /** What the activities run on: the LINE Pay client and the regKey vault. */
   activityDeps: ActivityDeps;
+  /** `recordEvents` and reconciliation (ledger/worker-ledger.ts); without them the ledger activity is not registered. */
+  ledgerActivities?: LedgerActivities;
   /** Must match the client's (same codec and keys). */
   dataConverter: DataConverter;
   /** Prebundled code (production); when absent the worker bundles `workflowsPath` at start-up. */
@@ -43,7 +46,7 @@ export async function createSubscriptionWorker(options: SubscriptionWorkerOption
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    activities: createActivities(options.activityDeps),
+    activities: { ...createActivities(options.activityDeps), ...options.ledgerActivities },
     dataConverter: options.dataConverter,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 20,
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTaskExecutions ?? 40,

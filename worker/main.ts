@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { createDataConverter } from '../client/temporal/data-converter.js';
+import { describeLedgerConfig, scheduleReconciliation, startWorkerLedger } from '../ledger/worker-ledger.js';
 import { ConfigError, describeWorkerConfig, readWorkerConfig, type WorkerConfig } from './config.js';
 import { buildActivityDeps, createSubscriptionWorker } from './create-worker.js';
 import { createRedactingLogger } from './redacting-logger.js';
@@ -37,6 +38,12 @@ function secretsOf(config: WorkerConfig): string[] {
   ];
   const apiKey = config.temporal.connectionOptions.apiKey;
   if (typeof apiKey === 'string') out.push(apiKey);
+  const { webhooks, database } = config.ledger;
+  if (webhooks.secret) out.push(Buffer.from(webhooks.secret).toString('base64'));
+  if (database.kind === 'postgres') {
+    const password = new URL(database.url).password;
+    if (password) out.push(password, decodeURIComponent(password));
+  }
   return out;
 }
 
@@ -67,8 +74,21 @@ async function main(): Promise<void> {
     );
   }
 
+  const ledger = await startWorkerLedger({
+    config: config.ledger,
+    linePay: config.linePay,
+    logger,
+    metricMeter: Runtime.instance().metricMeter,
+  });
+  logger.info('ledger open', { ledger: describeLedgerConfig(config.ledger), role: ledger.db.role });
   const connection = await NativeConnection.connect(config.temporal.connectionOptions);
   try {
+    await scheduleReconciliation({
+      temporal: config.temporal,
+      encryptionKeys: config.encryptionKeys,
+      config: config.ledger,
+      logger,
+    });
     const added = await ensureSearchAttributes(connection, config.temporal.namespace);
     if (added.length > 0) logger.info('registered search attributes', { added });
 
@@ -90,6 +110,7 @@ async function main(): Promise<void> {
         vaultKeys: config.vaultKeys,
         callbackSigningKey: config.callbackSigningKey,
       }),
+      ledgerActivities: ledger.activities,
       dataConverter: createDataConverter(config.encryptionKeys),
       ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),
       maxConcurrentActivityTaskExecutions: config.maxConcurrentActivityTaskExecutions,
@@ -109,6 +130,7 @@ async function main(): Promise<void> {
     logger.info('worker stopped');
   } finally {
     await connection.close();
+    await ledger.close();
   }
 }
 
