@@ -5,6 +5,7 @@ import path from 'node:path';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { SubscriptionView } from '../../workflows/messages.js';
+import { parseOrderId } from '../../workflows/order-id.js';
 import { CHROMIUM_PATH, skipBrowserTest } from '../helpers/chromium.js';
 import '../helpers/quiet-runtime.js';
 import { eventually, type ServiceStack, startServiceStack } from '../helpers/service-stack.js';
@@ -86,12 +87,26 @@ describe.skipIf(skipBrowserTest)('approval in a real browser', () => {
     }
 
     // The page re-loaded (a customer pressing refresh) is harmless: same result, no extra charge.
-    const before = stack.sandbox.control.ledger().length;
+    const approval = view.charges[0]!;
+    const confirmsOf = () =>
+      stack.sandbox.control.requests().filter((r) => r.path.endsWith(`/${approval.transactionId}/confirm`));
+    const confirmsBefore = confirmsOf().length;
+    expect(confirmsBefore).toBeGreaterThanOrEqual(1);
     await page.reload();
-    expect(await page.locator('#result').getAttribute('data-tone')).not.toBeNull();
-    expect(stack.sandbox.control.ledger().filter((e) => e.orderId === view.charges[0]?.orderId)).toHaveLength(
-      1,
-    );
-    expect(stack.sandbox.control.ledger().length).toBeGreaterThanOrEqual(before);
+    expect(await page.locator('#result').getAttribute('data-tone')).toBe('active');
+    expect(await page.locator('#result').getAttribute('data-status')).toBe('active');
+    expect(confirmsOf()).toHaveLength(confirmsBefore);
+    const approvalEntries = stack.sandbox.control.ledger().filter((e) => e.orderId === approval.orderId);
+    expect(approvalEntries.map((e) => [e.kind, e.transactionId])).toEqual([
+      ['payment', approval.transactionId],
+    ]);
+    // Billing goes on every 10 s, so the ledger may grow, but only by one payment per cycle the view records.
+    const after = (await (await stack.api(`/subscriptions/${id}`)).json()) as SubscriptionView;
+    const mine = stack.sandbox.control.ledger().filter((e) => parseOrderId(e.orderId)?.subscriptionId === id);
+    expect(mine.every((e) => e.kind === 'payment')).toBe(true);
+    const cycles = mine.map((e) => parseOrderId(e.orderId)!.cycle);
+    expect(new Set(cycles).size).toBe(cycles.length);
+    const unrecorded = mine.filter((e) => !after.charges.some((c) => c.transactionId === e.transactionId));
+    expect(unrecorded.length).toBeLessThanOrEqual(1); // a charge may land between the two reads
   });
 });
