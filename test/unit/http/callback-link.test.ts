@@ -25,6 +25,12 @@ describe('callback link tokens', () => {
       false,
     );
     expect(verifyCallback([key], subject, '')).toBe(false);
+    // The last character carries 2 data bits: every other spelling with the same bits is refused too.
+    const last = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    for (const ch of last) {
+      if (ch === token.at(-1)) continue;
+      expect(verifyCallback([key], subject, `${token.slice(0, -1)}${ch}`), ch).toBe(false);
+    }
   });
 
   it('fields are length-prefixed: shifting a dash between them changes the token', () => {
