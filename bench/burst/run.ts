@@ -21,7 +21,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
-import type { temporal } from '@temporalio/proto';
+import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
 import { deriveCallbackKey } from '../../activities/callback-link.js';
@@ -501,12 +501,14 @@ try {
     const cycleEvents: number[] = [];
     const setupEvents: number[] = [];
     const cycleEventTypes = new Map<string, number>();
+    const historyBytes: number[] = [];
     for (const id of sample) {
       const history = await client.workflow.getHandle(`subscription-${id}`).fetchHistory();
       const events = history.events ?? [];
       const span = cycleSpan(events, dueMs);
       if (!span) continue;
       cycleEvents.push(span.end - span.start);
+      historyBytes.push(temporal.api.history.v1.History.encode({ events }).finish().length);
       for (const e of events.slice(span.start, span.end)) {
         const type = Object.keys(e).find((k) => k.endsWith('EventAttributes') && e[k as keyof HistoryEvent]);
         const name = type?.replace(/EventAttributes$/, '') ?? 'unknown';
@@ -528,11 +530,15 @@ try {
         ]),
       ),
       eventsSetup: avg(setupEvents),
+      historyBytesAfterOneCycle: avg(historyBytes),
       actionsSetup: averageActions(setupActions),
     };
     log(
       `per billed cycle (${cycleEvents.length} histories): ${avg(cycleEvents).toFixed(1)} events, ` +
         `Temporal Cloud actions ${fmtActions(averageActions(cycleActions))}`,
+    );
+    log(
+      `  history after create, approval and one cycle: ${avg(historyBytes).toFixed(0)} bytes (protobuf, encrypted payloads)`,
     );
     log(
       `  event types per cycle: ${JSON.stringify((results.history as { cycleEventTypes: unknown }).cycleEventTypes)}`,
