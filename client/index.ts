@@ -7,10 +7,19 @@ export type {
   SubscriptionView,
 } from '../workflows/messages.js';
 export {
+  type BillingLimits,
+  DEFAULT_BILLING_LIMITS,
+  DEFAULT_MAX_AMOUNTS,
+} from '../workflows/subscription-input.js';
+export {
   type CodecServerConfig,
   ConfigError,
   type Env,
+  type LinePayEnv,
+  readBillingLimits,
   readEncryptionKeys,
+  readLinePayEnv,
+  readPublicBaseUrl,
   readServerConfig,
   readTemporalSettings,
   type ServerConfig,
@@ -18,6 +27,7 @@ export {
 } from './config.js';
 export {
   ConflictError,
+  InternalError,
   isSubscriptionError,
   NotFoundError,
   RejectedError,
