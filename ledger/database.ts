@@ -48,8 +48,10 @@ function socketPath(dataDir: string): string {
 }
 
 function kyselyOver(pool: pg.Pool): Kysely<LedgerDatabase> {
-  // An idle client that loses its server (restart, owner exit) must not crash the process.
+  // A client that loses its server (restart, owner exit) must not crash the process: idle ones
+  // report on the pool, checked-out ones on themselves (the query in flight rejects anyway).
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return new Kysely<LedgerDatabase>({ dialect: new PostgresDialect({ pool }) });
 }
 
@@ -76,7 +78,8 @@ export async function openLedgerDatabase(
   options: OpenOptions = {},
 ): Promise<LedgerDb> {
   const opened = config.kind === 'postgres' ? openPostgres(config) : await openEmbedded(config, options);
-  if (options.migrate && opened.role !== 'client') {
+  // A lazy client (HTTP service before the worker is up) leaves migrating to the owner.
+  if (options.migrate && !(opened.role === 'client' && options.waitForOwnerMs === 0)) {
     try {
       await migrateToLatest(opened.db);
     } catch (err) {
