@@ -279,6 +279,7 @@ export async function subscriptionWorkflow(
 
   // ---- events: written to the ledger beside billing, in sequence order --------------------------
   let pumpIdle = true;
+  let pumpBackingOff = false;
   async function pumpEvents(): Promise<void> {
     for (;;) {
       await condition(() => state.events.outbox.length > 0);
@@ -296,26 +297,32 @@ export async function subscriptionWorkflow(
         state.events.outbox.splice(0, batch.length);
       } catch (err) {
         if (!(err instanceof ActivityFailure)) throw err;
-        await sleep('5m');
+        pumpIdle = true;
+        pumpBackingOff = true;
+        await sleep('1m');
+        pumpBackingOff = false;
       }
       pumpIdle = true;
     }
   }
   void pumpEvents();
 
-  // ---- continue-as-new: any time between steps, once no handler is mid-answer -------------------
+  // ---- continue-as-new: any time between steps, once no handler is mid-answer and no ledger ------
+  // write is about to start or in flight (its result would land on a closed run).
   function continueAsNewDue(): boolean {
     const info = workflowInfo();
-    return (
+    const due =
       state.paidCycles - paidAtStart >= canEvery ||
       info.continueAsNewSuggested ||
-      info.historyLength > HISTORY_EVENTS_CAP
-    );
+      info.historyLength > HISTORY_EVENTS_CAP;
+    // Events carried in the outbox are fine while the ledger is down and the writer backs off.
+    const ledgerQuiet = pumpIdle && (state.events.outbox.length === 0 || pumpBackingOff);
+    return due && ledgerQuiet && allHandlersFinished();
   }
 
   async function waitFor(until: string | undefined, summary: string): Promise<void> {
     const seen = version;
-    const woken = () => version !== seen || (continueAsNewDue() && allHandlersFinished());
+    const woken = () => version !== seen || continueAsNewDue();
     if (until === undefined) {
       await condition(woken);
       return;
@@ -328,7 +335,7 @@ export async function subscriptionWorkflow(
   let stepsWithoutWait = 0;
   for (;;) {
     syncSearchAttributes();
-    if (continueAsNewDue() && allHandlersFinished()) {
+    if (continueAsNewDue()) {
       await continueAsNew<typeof subscriptionWorkflow>(rawInput, {
         carried: state,
         ...(options.tuning ? { tuning: options.tuning } : {}),

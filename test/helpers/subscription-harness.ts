@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import type { WorkflowHandle } from '@temporalio/client';
+import { Client, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
@@ -8,8 +8,10 @@ import { afterAll, beforeAll } from 'vitest';
 import { createActivities } from '../../activities/index.js';
 import { LinePayClient } from '../../activities/linepay/index.js';
 import { RegKeyVault } from '../../activities/regkey-vault.js';
+import { createDataConverter } from '../../client/temporal/data-converter.js';
+import type { EncryptionKey } from '../../client/temporal/payload-codec.js';
 import { type RunningSandbox, startSandbox } from '../../sandbox/index.js';
-import { WORKFLOWS_PATH } from '../../worker/create-worker.js';
+import { buildActivityDeps, createSubscriptionWorker, WORKFLOWS_PATH } from '../../worker/create-worker.js';
 import {
   confirmUpdate,
   paymentLinkUpdate,
@@ -21,6 +23,7 @@ import { chargeOrderId, parseOrderId, reservationOrderId } from '../../workflows
 import type { subscriptionWorkflow } from '../../workflows/subscription.js';
 import type { RecordEventsInput, SubscriptionEvent } from '../../workflows/subscription-event.js';
 import { DEFAULT_BILLING_LIMITS, type SubscriptionInput } from '../../workflows/subscription-input.js';
+import { memoryLedgerActivities } from './memory-ledger.js';
 import { createTimeSkippingEnv } from './time-skipping.js';
 
 let bundle: Promise<{ code: string }> | undefined;
@@ -45,6 +48,8 @@ const quietBundlerLogger = {
 
 export interface Harness {
   env: TestWorkflowEnvironment;
+  /** The client tests start and drive subscriptions with; `env.client` unless the harness has a codec. */
+  client: Client;
   sandbox: RunningSandbox;
   taskQueue: string;
   /** Every event the workflows handed to the ledger activity, in arrival order (repeats included). */
@@ -79,6 +84,52 @@ export async function startHarness(env: TestWorkflowEnvironment, taskQueue: stri
   const running = worker.run();
   return {
     env,
+    client: env.client,
+    sandbox,
+    taskQueue,
+    recordedEvents,
+    async close() {
+      worker.shutdown();
+      await running;
+      await sandbox.close();
+    },
+  };
+}
+
+/**
+ * The worker exactly as production builds it (`createSubscriptionWorker` over `buildActivityDeps`: the
+ * LINE Pay client's default timeouts, the vault derived from the payload key) and a client with the same
+ * codec data converter, on a time-skipping server. Only the ledger is in memory.
+ */
+export async function startProductionHarness(
+  env: TestWorkflowEnvironment,
+  taskQueue: string,
+): Promise<Harness> {
+  const sandbox = await startSandbox({ port: 0 });
+  const keys: EncryptionKey[] = [{ id: 'prod-k1', key: randomBytes(32) }];
+  const dataConverter = createDataConverter(keys);
+  const recordedEvents: SubscriptionEvent[] = [];
+  const worker = await createSubscriptionWorker({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    activityDeps: buildActivityDeps({
+      linePay: { baseUrl: sandbox.url, channelId: sandbox.channelId, channelSecret: sandbox.channelSecret },
+      encryptionKeys: keys,
+    }),
+    ledgerActivities: memoryLedgerActivities(recordedEvents),
+    dataConverter,
+    workflowBundle: await workflowBundle(),
+  });
+  const running = worker.run();
+  const client = new Client({
+    connection: env.connection,
+    namespace: env.namespace ?? 'default',
+    dataConverter,
+  });
+  return {
+    env,
+    client,
     sandbox,
     taskQueue,
     recordedEvents,
@@ -120,13 +171,13 @@ export async function startSubscription(
   input: SubscriptionInput,
   tuning?: { continueAsNewEveryCycles?: number },
 ): Promise<SubscriptionHandle> {
-  await h.env.client.workflow.start<typeof subscriptionWorkflow>('subscriptionWorkflow', {
+  await h.client.workflow.start<typeof subscriptionWorkflow>('subscriptionWorkflow', {
     taskQueue: h.taskQueue,
     workflowId: workflowIdFor(input.subscriptionId),
     args: tuning ? [input, { tuning }] : [input],
   });
   // No runId: queries and updates follow the chain across continue-as-new.
-  return h.env.client.workflow.getHandle(workflowIdFor(input.subscriptionId));
+  return h.client.workflow.getHandle(workflowIdFor(input.subscriptionId));
 }
 
 /** What LINE Pay's redirect to our confirmUrl carries after the customer presses Approve. */
@@ -270,14 +321,19 @@ export async function rejectionOf(
  * The per-file fixture of workflow tests: one time-skipping server (its clock is global, so files do
  * not share one), one sandbox and one worker on `taskQueue`. Read `t.env` / `t.h` inside tests.
  */
-export function useSubscriptionHarness(taskQueue: string): {
+export function useSubscriptionHarness(
+  taskQueue: string,
+  options: { production?: boolean } = {},
+): {
   readonly env: TestWorkflowEnvironment;
   readonly h: Harness;
 } {
   const t = {} as { env: TestWorkflowEnvironment; h: Harness };
   beforeAll(async () => {
     t.env = await createTimeSkippingEnv();
-    t.h = await startHarness(t.env, taskQueue);
+    t.h = options.production
+      ? await startProductionHarness(t.env, taskQueue)
+      : await startHarness(t.env, taskQueue);
   });
   afterAll(async () => {
     await t.h?.close();

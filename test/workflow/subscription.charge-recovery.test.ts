@@ -1,18 +1,22 @@
 import { expect, it } from 'vitest';
 import {
+  orderIdOf,
   paymentsOf,
   skipUntil,
   startActiveSubscription,
+  state,
   subscriptionInput,
   useSubscriptionHarness,
 } from '../helpers/subscription-harness.js';
+
 
 const t = useSubscriptionHarness('charge-recovery');
 
 it('LINE Pay commits the charge and drops the connection: one charge, recorded once, found by lookup', async () => {
   const input = subscriptionInput({ interval: 'P1M' });
   const handle = await startActiveSubscription(t.h, input);
-  const orderId = `${input.subscriptionId}-c1`;
+  const v0 = await state(handle);
+  const orderId = orderIdOf(v0, 1);
   t.h.sandbox.control.addFault({
     api: 'preapprovedPay',
     match: { orderId },
@@ -34,7 +38,7 @@ it('LINE Pay commits the charge and drops the connection: one charge, recorded o
   // Never a second orderId for the cycle.
   const sentOrderIds = t.h.sandbox.control
     .requests()
-    .filter((r) => r.path.includes('/preapprovedPay/') && r.orderId?.startsWith(`${input.subscriptionId}-c1`))
+    .filter((r) => r.path.includes('/preapprovedPay/') && r.orderId?.startsWith(orderIdOf(v0, 1)))
     .map((r) => r.orderId);
   expect(new Set(sentOrderIds)).toEqual(new Set([orderId]));
 });
@@ -42,7 +46,8 @@ it('LINE Pay commits the charge and drops the connection: one charge, recorded o
 it('a 5xx before commit is retried with the same orderId, and charges exactly once', async () => {
   const input = subscriptionInput({ interval: 'P1M' });
   const handle = await startActiveSubscription(t.h, input);
-  const orderId = `${input.subscriptionId}-c1`;
+  const v0 = await state(handle);
+  const orderId = orderIdOf(v0, 1);
   t.h.sandbox.control.addFault({
     api: 'preapprovedPay',
     match: { orderId },
@@ -54,7 +59,7 @@ it('a 5xx before commit is retried with the same orderId, and charges exactly on
   const cycle1 = v.charges.filter((c) => c.cycle === 1);
   expect(cycle1).toHaveLength(1);
   expect(cycle1[0]!.orderId).toBe(orderId);
-  expect(paymentsOf(t.h, input.subscriptionId).filter((e) => e.orderId.includes('-c1'))).toHaveLength(1);
+  expect(paymentsOf(t.h, input.subscriptionId).filter((e) => e.orderId.includes(`${v0.instanceId}-c1`))).toHaveLength(1);
   const attempts = t.h.sandbox.control
     .requests()
     .filter((r) => r.path.includes('/preapprovedPay/') && r.orderId === orderId);
@@ -64,7 +69,8 @@ it('a 5xx before commit is retried with the same orderId, and charges exactly on
 it('an unresolved outcome is visible in the state while LINE Pay keeps failing, then resolves to one charge', async () => {
   const input = subscriptionInput({ interval: 'P1M' });
   const handle = await startActiveSubscription(t.h, input);
-  const orderId = `${input.subscriptionId}-c1`;
+  const v0 = await state(handle);
+  const orderId = orderIdOf(v0, 1);
   // The charge commits but the answer is lost, and the lookups fail for a while too.
   t.h.sandbox.control.addFault({
     api: 'preapprovedPay',
@@ -91,5 +97,5 @@ it('an unresolved outcome is visible in the state while LINE Pay keeps failing, 
     200,
   );
   expect(v.charges.filter((c) => c.cycle === 1).map((c) => c.recovered)).toEqual([true]);
-  expect(paymentsOf(t.h, input.subscriptionId).filter((e) => e.orderId.includes('-c1'))).toHaveLength(1);
+  expect(paymentsOf(t.h, input.subscriptionId).filter((e) => e.orderId.includes(`${v0.instanceId}-c1`))).toHaveLength(1);
 });

@@ -1,10 +1,13 @@
 import { expect, it } from 'vitest';
 import {
+  orderIdOf,
   paymentsOf,
   startActiveSubscription,
+  state,
   subscriptionInput,
   useSubscriptionHarness,
 } from '../helpers/subscription-harness.js';
+
 
 const t = useSubscriptionHarness('continue-as-new');
 
@@ -15,6 +18,7 @@ it('continue-as-new carries the state and the calendar; orderIds stay per cycle'
     maxCycles: 8,
   });
   const handle = await startActiveSubscription(t.h, input, { continueAsNewEveryCycles: 2 });
+  const v0 = await state(handle);
   const firstRun = (await handle.describe()).runId;
   const final = await handle.result();
   expect(final.status).toBe('completed');
@@ -29,6 +33,6 @@ it('continue-as-new carries the state and the calendar; orderIds stay per cycle'
   const lastEvent = firstHistory.events!.at(-1)!;
   expect(lastEvent.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
   expect(paymentsOf(t.h, input.subscriptionId).map((e) => e.orderId)).toEqual(
-    [0, 1, 2, 3, 4, 5, 6, 7].map((c) => `${input.subscriptionId}-c${c}`),
+    [0, 1, 2, 3, 4, 5, 6, 7].map((c) => orderIdOf(v0, c)),
   );
 });

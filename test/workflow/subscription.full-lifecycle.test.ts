@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest';
 import { cancelUpdate, changePlanUpdate, pauseUpdate, resumeUpdate } from '../../workflows/messages.js';
 import {
+  orderIdOf,
   paymentsOf,
   recordHistory,
   skipUntil,
@@ -27,15 +28,16 @@ it('runs a full lifecycle and keeps every cycle charged exactly once', async () 
   });
   const handle = await startActiveSubscription(t.h, input);
   const sid = input.subscriptionId;
+  const v0 = await state(handle);
   t.h.sandbox.control.addFault({
     api: 'preapprovedPay',
-    match: { orderId: `${sid}-c1` },
+    match: { orderId: orderIdOf(v0, 1) },
     times: 1,
     action: { kind: 'drop_after_commit' },
   });
   t.h.sandbox.control.addFault({
     api: 'preapprovedPay',
-    match: { orderId: `${sid}-c2` },
+    match: { orderId: orderIdOf(v0, 2) },
     times: 1,
     action: { kind: 'return_code', code: '1142' },
   });
@@ -50,7 +52,7 @@ it('runs a full lifecycle and keeps every cycle charged exactly once', async () 
   const final = await handle.result();
 
   expect(final.status).toBe('canceled');
-  expect(final.charges.map((c) => [c.cycle, c.amount, c.orderId.slice(sid.length)])).toEqual([
+  expect(final.charges.map((c) => [c.cycle, c.amount, c.orderId.slice(`${sid}-${v0.instanceId}`.length)])).toEqual([
     [0, 777, '-c0'],
     [1, 777, '-c1'],
     [2, 777, '-c2-a1'],

@@ -1,13 +1,17 @@
 import { expect, it } from 'vitest';
 import { cancelUpdate, confirmUpdate, paymentLinkUpdate } from '../../workflows/messages.js';
 import {
+  orderIdOf,
   paymentsOf,
   recordHistory,
+  reservationIdOf,
   skipUntil,
   startActiveSubscription,
+  state,
   subscriptionInput,
   useSubscriptionHarness,
 } from '../helpers/subscription-harness.js';
+
 
 const t = useSubscriptionHarness('reapproval');
 
@@ -22,6 +26,7 @@ it('regKey dies mid-life: re-approval for the overdue cycle, then billing contin
   const input = subscriptionInput({ interval: 'P1M' });
   const before = new Set(activeKeys());
   const handle = await startActiveSubscription(t.h, input);
+  const v0 = await state(handle);
   const firstKey = activeKeys().find((k) => !before.has(k))!;
   t.h.sandbox.control.expireRegKey(firstKey); // the customer revoked it in LINE Pay settings
 
@@ -30,7 +35,7 @@ it('regKey dies mid-life: re-approval for the overdue cycle, then billing contin
   expect(v.reservation).toMatchObject({
     kind: 'reapproval',
     cycle: 1,
-    orderId: `${input.subscriptionId}-c1-r1`,
+    orderId: reservationIdOf(v0, 1, 1),
     amount: 390,
   });
   expect(v.reservation!.paymentUrl.web).toContain('/web/payment/wait');
@@ -59,7 +64,7 @@ it('regKey dies mid-life: re-approval for the overdue cycle, then billing contin
     [2, 'recurring'],
   ]);
   const cycle2 = paymentsOf(t.h, input.subscriptionId).find(
-    (e) => e.orderId === `${input.subscriptionId}-c2`,
+    (e) => e.orderId === orderIdOf(v0, 2),
   )!;
   expect(cycle2.regKey).toBe(`${newKey.slice(0, 2)}…${newKey.slice(-4)}`);
   expect(paymentsOf(t.h, input.subscriptionId)).toHaveLength(3);
