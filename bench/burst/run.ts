@@ -21,7 +21,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
 import { deriveCallbackKey } from '../../activities/callback-link.js';
@@ -150,7 +150,7 @@ class WorkerProcess {
 
 // ---- history accounting ------------------------------------------------------------------------
 
-type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+type HistoryEvent = proto.temporal.api.history.v1.IHistoryEvent;
 
 interface Actions {
   workflowStarts: number;
@@ -508,7 +508,7 @@ try {
       const span = cycleSpan(events, dueMs);
       if (!span) continue;
       cycleEvents.push(span.end - span.start);
-      historyBytes.push(temporal.api.history.v1.History.encode({ events }).finish().length);
+      historyBytes.push(proto.temporal.api.history.v1.History.encode({ events }).finish().length);
       for (const e of events.slice(span.start, span.end)) {
         const type = Object.keys(e).find((k) => k.endsWith('EventAttributes') && e[k as keyof HistoryEvent]);
         const name = type?.replace(/EventAttributes$/, '') ?? 'unknown';
