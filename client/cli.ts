@@ -22,6 +22,7 @@ import {
   readTemporalSettings,
 } from './config.js';
 import { isSubscriptionError } from './errors.js';
+import { isLedgerCommand, LEDGER_USAGE, runLedgerCli } from './ledger-cli.js';
 import {
   type CreateSubscriptionRequest,
   createSubscriptionsClient,
@@ -41,6 +42,7 @@ Commands:
   pause <subscriptionId> [--resume-at <ISO instant>] [--reason <text>]
   resume <subscriptionId> [--reason <text>]
   retry <subscriptionId> [--reason <text>]
+${LEDGER_USAGE}
 
 Options:
   --json   print machine-readable JSON
@@ -345,6 +347,7 @@ export async function main(
   env: Env = process.env,
   io: CliIo = defaultIo,
 ): Promise<number> {
+  if (isLedgerCommand(argv.find((a) => !a.startsWith('-')))) return runLedgerCli(argv, env, io);
   let cmd: ParsedCommand;
   try {
     cmd = parseCli(argv);

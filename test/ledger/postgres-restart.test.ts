@@ -41,7 +41,7 @@ describe.skipIf(!haveBinaries)('PostgreSQL stopped mid-run and restarted', () =>
     const failures: ApplicationFailure[] = [];
     // The workflow's background loop: each batch until it is stored, as Temporal's retry policy would.
     const flush = async (batch: SubscriptionEvent[]) => {
-      for (let attempt = 1; ; attempt++) {
+      for (;;) {
         try {
           return await activities.recordEvents({ events: batch });
         } catch (err) {

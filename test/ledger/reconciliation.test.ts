@@ -40,7 +40,11 @@ describe.each(ledgerBackends())('reconciliation on $name', (backend) => {
   beforeAll(async () => {
     ledger = await backend.open();
     sandbox = await startSandbox({ port: 0 });
-    linePay = new LinePayClient({ baseUrl: sandbox.url, channelId: sandbox.channelId, channelSecret: sandbox.channelSecret });
+    linePay = new LinePayClient({
+      baseUrl: sandbox.url,
+      channelId: sandbox.channelId,
+      channelSecret: sandbox.channelSecret,
+    });
   });
   afterAll(async () => {
     await sandbox?.close();
@@ -66,13 +70,21 @@ describe.each(ledgerBackends())('reconciliation on $name', (backend) => {
     expect(result.checked).toBe(4);
     expect(result.nextAfterId).toBeUndefined();
     const byKind = Object.fromEntries(result.mismatches.map((m) => [m.kind, m]));
-    expect(Object.keys(byKind).sort()).toEqual(['amount_mismatch', 'missing_at_linepay', 'missing_in_ledger']);
+    expect(Object.keys(byKind).sort()).toEqual([
+      'amount_mismatch',
+      'missing_at_linepay',
+      'missing_in_ledger',
+    ]);
     expect(byKind.amount_mismatch).toMatchObject({
       orderId: s.orderId(1),
       ledger: { amount: 400 },
       linePay: { transactionId: t1, amount: 390 },
     });
-    expect(byKind.missing_in_ledger).toMatchObject({ orderId: s.orderId(2), transactionId: t2, linePay: { amount: 390 } });
+    expect(byKind.missing_in_ledger).toMatchObject({
+      orderId: s.orderId(2),
+      transactionId: t2,
+      linePay: { amount: 390 },
+    });
     expect(byKind.missing_at_linepay).toMatchObject({ orderId: s.orderId(3), linePay: null });
 
     // A retried activity (same run) records nothing twice; pages of one cover the same ground.
@@ -80,13 +92,22 @@ describe.each(ledgerBackends())('reconciliation on $name', (backend) => {
     let afterId: string | undefined;
     let checked = 0;
     do {
-      const page = await reconcilePage(store, linePay, { runId, ...window, pageSize: 1, ...(afterId ? { afterId } : {}) });
+      const page = await reconcilePage(store, linePay, {
+        runId,
+        ...window,
+        pageSize: 1,
+        ...(afterId ? { afterId } : {}),
+      });
       checked += page.checked;
       afterId = page.nextAfterId;
     } while (afterId);
     expect(checked).toBe(4);
     const stored = await store.listDiscrepancies({ runId });
-    expect(stored.map((d) => d.kind).sort()).toEqual(['amount_mismatch', 'missing_at_linepay', 'missing_in_ledger']);
+    expect(stored.map((d) => d.kind).sort()).toEqual([
+      'amount_mismatch',
+      'missing_at_linepay',
+      'missing_in_ledger',
+    ]);
     expect(stored.every((d) => d.type === 'reconciliation.mismatch')).toBe(true);
   });
 });
