@@ -42,6 +42,8 @@ Commands:
   pause <subscriptionId> [--resume-at <ISO instant>] [--reason <text>]
   resume <subscriptionId> [--reason <text>]
   retry <subscriptionId> [--reason <text>]
+  settle <subscriptionId> --outcome <paid|failed> --reason <text> [--transaction-id <id>]
+         operator: settle a charge LINE Pay never resolved (the subscription shows needsAttention)
 ${LEDGER_USAGE}
 
 Options:
@@ -51,7 +53,7 @@ Options:
 Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE, TEMPORAL_API_KEY/TLS,
 PAYLOAD_ENCRYPTION_KEY (or PAYLOAD_ENCRYPTION_KEYS), PUBLIC_BASE_URL (for create).`;
 
-export const COMMANDS = ['create', 'get', 'list', 'cancel', 'pause', 'resume', 'retry'] as const;
+export const COMMANDS = ['create', 'get', 'list', 'cancel', 'pause', 'resume', 'retry', 'settle'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export class CliUsageError extends Error {
@@ -69,7 +71,15 @@ export type ParsedCommand =
     }
   | { command: 'cancel'; json: boolean; subscriptionId: string; atPeriodEnd?: boolean; reason?: string }
   | { command: 'pause'; json: boolean; subscriptionId: string; resumeAt?: string; reason?: string }
-  | { command: 'resume' | 'retry'; json: boolean; subscriptionId: string; reason?: string };
+  | { command: 'resume' | 'retry'; json: boolean; subscriptionId: string; reason?: string }
+  | {
+      command: 'settle';
+      json: boolean;
+      subscriptionId: string;
+      outcome: 'paid' | 'failed';
+      reason: string;
+      transactionId?: string;
+    };
 
 const OPTIONS = {
   json: { type: 'boolean' },
@@ -88,6 +98,8 @@ const OPTIONS = {
   'at-period-end': { type: 'boolean' },
   reason: { type: 'string' },
   'resume-at': { type: 'string' },
+  outcome: { type: 'string' },
+  'transaction-id': { type: 'string' },
 } as const;
 
 const ALLOWED: Record<Command, readonly string[]> = {
@@ -108,6 +120,7 @@ const ALLOWED: Record<Command, readonly string[]> = {
   pause: ['resume-at', 'reason'],
   resume: ['reason'],
   retry: ['reason'],
+  settle: ['outcome', 'reason', 'transaction-id'],
 };
 
 function integer(name: string, text: string): number {
@@ -197,6 +210,25 @@ export function parseCli(argv: readonly string[]): ParsedCommand {
     case 'resume':
     case 'retry':
       return { command, json, subscriptionId, ...reason };
+    case 'settle': {
+      const outcome = values.outcome;
+      if (outcome !== 'paid' && outcome !== 'failed')
+        throw new CliUsageError('settle needs --outcome paid or failed');
+      if (values.reason === undefined) throw new CliUsageError('settle needs --reason');
+      const tx = values['transaction-id'];
+      if (outcome === 'paid' && (tx === undefined || !/^\d{1,32}$/.test(tx)))
+        throw new CliUsageError(
+          'settle --outcome paid needs --transaction-id (the LINE Pay transactionId, digits)',
+        );
+      return {
+        command,
+        json,
+        subscriptionId,
+        outcome,
+        reason: values.reason,
+        ...(tx !== undefined ? { transactionId: tx } : {}),
+      };
+    }
   }
 }
 
@@ -336,6 +368,12 @@ export async function runCommand(cmd: ParsedCommand, subs: SubscriptionsClient, 
           ? await subs.resume(subscriptionId, { actor, ...rest })
           : await subs.retryNow(subscriptionId, { actor, ...rest });
       out(r, () => formatResult(command, subscriptionId, { ...r }));
+      return 0;
+    }
+    case 'settle': {
+      const { subscriptionId, json: _j, command: _c, ...rest } = cmd;
+      const r = await subs.settleCharge(subscriptionId, { actor, ...rest });
+      out(r, () => formatResult('settle', subscriptionId, { ...r }));
       return 0;
     }
   }

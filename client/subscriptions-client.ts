@@ -4,13 +4,13 @@ import {
   isGrpcServiceError,
   ServiceError,
   WithStartWorkflowOperation,
-  WorkflowClient,
   type WorkflowExecutionInfo,
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
 import {
   ApplicationFailure,
+  type UpdateDefinition,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
 } from '@temporalio/common';
@@ -31,9 +31,11 @@ import {
   type RetryNowResult,
   resumeUpdate,
   retryNowUpdate,
+  type SettleChargeResult,
   SUBSCRIPTION_STATUSES,
   type SubscriptionStatus,
   type SubscriptionView,
+  settleChargeUpdate,
   stateQuery,
   TERMINAL_STATUSES,
   workflowIdFor,
@@ -123,7 +125,8 @@ export interface SubscriptionsClientOptions {
   limits?: BillingLimits;
 }
 
-type WithActor<T> = T & { actor?: Actor };
+/** Every lifecycle call takes an idempotency key: a retry with the same `requestId` changes nothing twice. */
+type WithActor<T> = T & { actor?: Actor; requestId?: string };
 
 export interface SubscriptionsClient {
   createSubscription(request: CreateSubscriptionRequest): Promise<CreateSubscriptionResult>;
@@ -151,6 +154,11 @@ export interface SubscriptionsClient {
     change: WithActor<{ amount?: number; productName?: string; reason?: string }>,
   ): Promise<ChangePlanResult>;
   retryNow(subscriptionId: string, options?: WithActor<{ reason?: string }>): Promise<RetryNowResult>;
+  /** Operator: settles a charge whose outcome LINE Pay never established (`needsAttention`). */
+  settleCharge(
+    subscriptionId: string,
+    settlement: WithActor<{ outcome: 'paid' | 'failed'; transactionId?: string; reason: string }>,
+  ): Promise<SettleChargeResult>;
   getSubscription(subscriptionId: string): Promise<SubscriptionView>;
   listSubscriptions(options?: ListSubscriptionsOptions): Promise<SubscriptionListItem[]>;
 }
@@ -212,38 +220,10 @@ export function redirectUrlsFor(
   };
 }
 
-/**
- * Update-with-start hides whether the start created the workflow; this subclass records the server's
- * `started` flag per update id so `createSubscription` can answer `created`.
- */
-class CreateAwareWorkflowClient extends WorkflowClient {
-  readonly startedByUpdateId = new Map<string, boolean>();
-  protected override _updateWithStartHandler(
-    ...[waitForStage, onStart, onStartError, input]: Parameters<WorkflowClient['_updateWithStartHandler']>
-  ): ReturnType<WorkflowClient['_updateWithStartHandler']> {
-    const updateId = input.updateOptions.updateId;
-    return super._updateWithStartHandler(
-      waitForStage,
-      (response) => {
-        if (updateId !== undefined) this.startedByUpdateId.set(updateId, response.started === true);
-        onStart(response);
-      },
-      onStartError,
-      input,
-    );
-  }
-}
-
 /** Builds the client library over a Temporal `Client`. Every method throws only `SubscriptionError`s. */
 export function createSubscriptionsClient(options: SubscriptionsClientOptions): SubscriptionsClient {
   const { client, taskQueue } = options;
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const createClient = new CreateAwareWorkflowClient({
-    connection: client.connection,
-    namespace: client.options.namespace,
-    dataConverter: client.options.loadedDataConverter,
-    interceptors: client.workflow.options.interceptors,
-  });
 
   function withDeadline<T>(fn: () => Promise<T>): Promise<T> {
     return client.connection.withDeadline(Date.now() + timeoutMs, fn);
@@ -252,6 +232,22 @@ export function createSubscriptionsClient(options: SubscriptionsClientOptions): 
   function handle(subscriptionId: string) {
     if (!isSubscriptionId(subscriptionId)) throw new NotFoundError(String(subscriptionId).slice(0, 80));
     return client.workflow.getHandle(workflowIdFor(subscriptionId));
+  }
+
+  /**
+   * A lifecycle update under one idempotency key, used both as Temporal's updateId (dedup within a
+   * run) and in the input (the workflow remembers applied ids across continue-as-new).
+   */
+  function lifecycle<A, R>(
+    subscriptionId: string,
+    def: UpdateDefinition<R, [A]>,
+    opts: { actor?: Actor; requestId?: string } & Record<string, unknown>,
+  ): Promise<R> {
+    const { actor = { kind: 'merchant' }, requestId = randomUUID(), ...rest } = opts;
+    const args = { ...stripUndefined(rest), actor, requestId } as unknown as A;
+    return update(subscriptionId, (h) =>
+      h.executeUpdate(def, { args: [args], updateId: `${def.name}-${requestId}` }),
+    );
   }
 
   async function update<R>(
@@ -302,13 +298,15 @@ export function createSubscriptionsClient(options: SubscriptionsClientOptions): 
       });
       try {
         const result = await withDeadline(() =>
-          createClient.executeUpdateWithStart(paymentLinkUpdate, {
+          client.workflow.executeUpdateWithStart(paymentLinkUpdate, {
             args: [{ requestFingerprint: fingerprint }],
             updateId,
             startWorkflowOperation,
           }),
         );
-        const created = createClient.startedByUpdateId.get(updateId) ?? false;
+        // The workflow says whether this request created it: the server's `started` flag is lost when
+        // the SDK retries the call after the start went through.
+        const created = result.created === true;
         if (!created && TERMINAL_STATUSES.includes(result.status)) {
           // Same answer as once the workflow has closed (REJECT_DUPLICATE): the id is used up.
           throw new WorkflowExecutionAlreadyStartedError(
@@ -332,9 +330,18 @@ export function createSubscriptionsClient(options: SubscriptionsClientOptions): 
         if (mapped instanceof RejectedError && mapped.type === REJECTION_TYPES.conflict) {
           throw new ConflictError(mapped.message, subscriptionId);
         }
+        if (mapped instanceof RejectedError && mapped.type === REJECTION_TYPES.notAwaitingApproval) {
+          // A repeat of an identical create after the approval: answer with where it stands.
+          const view = await update(subscriptionId, (h) => h.query(stateQuery));
+          if (TERMINAL_STATUSES.includes(view.status)) {
+            throw new ConflictError(
+              `subscription ${subscriptionId} already existed and has ended; use a new subscriptionId`,
+              subscriptionId,
+            );
+          }
+          return { subscriptionId, status: view.status, created: false };
+        }
         throw mapped;
-      } finally {
-        createClient.startedByUpdateId.delete(updateId);
       }
     },
 
@@ -354,38 +361,27 @@ export function createSubscriptionsClient(options: SubscriptionsClientOptions): 
     },
 
     cancel(subscriptionId, opts = {}) {
-      const { actor = { kind: 'merchant' }, ...rest } = opts;
-      return update(subscriptionId, (h) =>
-        h.executeUpdate(cancelUpdate, { args: [{ actor, ...stripUndefined(rest) }] }),
-      );
+      return lifecycle(subscriptionId, cancelUpdate, opts);
     },
 
     pause(subscriptionId, opts = {}) {
-      const { actor = { kind: 'merchant' }, ...rest } = opts;
-      return update(subscriptionId, (h) =>
-        h.executeUpdate(pauseUpdate, { args: [{ actor, ...stripUndefined(rest) }] }),
-      );
+      return lifecycle(subscriptionId, pauseUpdate, opts);
     },
 
     resume(subscriptionId, opts = {}) {
-      const { actor = { kind: 'merchant' }, ...rest } = opts;
-      return update(subscriptionId, (h) =>
-        h.executeUpdate(resumeUpdate, { args: [{ actor, ...stripUndefined(rest) }] }),
-      );
+      return lifecycle(subscriptionId, resumeUpdate, opts);
     },
 
     changePlan(subscriptionId, change) {
-      const { actor = { kind: 'merchant' }, ...rest } = change;
-      return update(subscriptionId, (h) =>
-        h.executeUpdate(changePlanUpdate, { args: [{ actor, ...stripUndefined(rest) }] }),
-      );
+      return lifecycle(subscriptionId, changePlanUpdate, change);
+    },
+
+    settleCharge(subscriptionId, settlement) {
+      return lifecycle(subscriptionId, settleChargeUpdate, { actor: { kind: 'operator' }, ...settlement });
     },
 
     retryNow(subscriptionId, opts = {}) {
-      const { actor = { kind: 'merchant' }, ...rest } = opts;
-      return update(subscriptionId, (h) =>
-        h.executeUpdate(retryNowUpdate, { args: [{ actor, ...stripUndefined(rest) }] }),
-      );
+      return lifecycle(subscriptionId, retryNowUpdate, opts);
     },
 
     getSubscription(subscriptionId) {

@@ -6,7 +6,7 @@ import { rateLimiter } from 'hono-rate-limiter';
 import type { z } from 'zod';
 import { RESERVATION_PARAM, TOKEN_PARAM, verifyCallback } from '../../activities/callback-link.js';
 import type { LedgerStore } from '../../ledger/ledger-store.js';
-import { isSubscriptionError, type SubscriptionError } from '../errors.js';
+import { isSubscriptionError, type SubscriptionError, ValidationError } from '../errors.js';
 import type { SubscriptionsClient } from '../subscriptions-client.js';
 import { anyTokenMatches } from './auth.js';
 import { securityHeaders } from './headers.js';
@@ -180,6 +180,14 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   const id = (c: Context) => parse(subscriptionIdParam, { id: c.req.param('id') }).id;
+  /** `Idempotency-Key`: a retried lifecycle call with the same key is applied once. */
+  const requestId = (c: Context): { requestId?: string } => {
+    const key = c.req.header('idempotency-key');
+    if (key === undefined) return {};
+    if (!/^[\x21-\x7e]{1,200}$/.test(key))
+      throw new ValidationError('Idempotency-Key must be 1-200 visible ASCII characters', 'Idempotency-Key');
+    return { requestId: key };
+  };
 
   api.get('/:id', async (c) => c.json(await subs.getSubscription(id(c))));
 
@@ -187,33 +195,55 @@ export function createApp(deps: AppDeps): Hono {
     const subscriptionId = id(c);
     const body = parse(cancelBody, await jsonBody(c));
     return c.json(
-      await subs.cancel(subscriptionId, { actor: { kind: 'merchant' }, ...stripUndefined(body) }),
+      await subs.cancel(subscriptionId, {
+        actor: { kind: 'merchant' },
+        ...requestId(c),
+        ...stripUndefined(body),
+      }),
     );
   });
   api.post('/:id/pause', async (c) => {
     const subscriptionId = id(c);
     const body = parse(pauseBody, await jsonBody(c));
-    return c.json(await subs.pause(subscriptionId, { actor: { kind: 'merchant' }, ...stripUndefined(body) }));
+    return c.json(
+      await subs.pause(subscriptionId, {
+        actor: { kind: 'merchant' },
+        ...requestId(c),
+        ...stripUndefined(body),
+      }),
+    );
   });
   api.post('/:id/resume', async (c) => {
     const subscriptionId = id(c);
     const body = parse(reasonBody, await jsonBody(c));
     return c.json(
-      await subs.resume(subscriptionId, { actor: { kind: 'merchant' }, ...stripUndefined(body) }),
+      await subs.resume(subscriptionId, {
+        actor: { kind: 'merchant' },
+        ...requestId(c),
+        ...stripUndefined(body),
+      }),
     );
   });
   api.post('/:id/retry', async (c) => {
     const subscriptionId = id(c);
     const body = parse(reasonBody, await jsonBody(c));
     return c.json(
-      await subs.retryNow(subscriptionId, { actor: { kind: 'merchant' }, ...stripUndefined(body) }),
+      await subs.retryNow(subscriptionId, {
+        actor: { kind: 'merchant' },
+        ...requestId(c),
+        ...stripUndefined(body),
+      }),
     );
   });
   api.patch('/:id/plan', async (c) => {
     const subscriptionId = id(c);
     const body = parse(changePlanBody, await jsonBody(c));
     return c.json(
-      await subs.changePlan(subscriptionId, { actor: { kind: 'merchant' }, ...stripUndefined(body) }),
+      await subs.changePlan(subscriptionId, {
+        actor: { kind: 'merchant' },
+        ...requestId(c),
+        ...stripUndefined(body),
+      }),
     );
   });
   app.route('/subscriptions', api);
