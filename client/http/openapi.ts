@@ -50,6 +50,77 @@ function action(summary: string, body: z.ZodType) {
   };
 }
 
+const bearer = [{ bearer: [] }];
+const query = (name: string, description: string, type = 'string') => ({
+  name,
+  in: 'query',
+  required: false,
+  description,
+  schema: { type },
+});
+const eventParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^evt_' } };
+const jsonOk = (description: string) => ({ description, content: { 'application/json': { schema: {} } } });
+
+/** The ledger routes (client/http/ledger-routes.ts); 503 when the ledger database is down. */
+const LEDGER_PATHS = {
+  '/subscriptions/{id}/charges': {
+    get: {
+      summary: 'Every charge of the subscription ever made, from the permanent ledger (oldest first)',
+      security: bearer,
+      parameters: [
+        idParam,
+        query('cursor', '`nextCursor` of the previous page'),
+        query('limit', '1-500', 'integer'),
+      ],
+      responses: { 200: jsonOk('{ subscriptionId, charges, nextCursor }'), ...errors(400, 401, 503) },
+    },
+  },
+  '/events': {
+    get: {
+      summary: 'The event log (webhook bodies), in ledger order',
+      security: bearer,
+      parameters: [
+        query('subscriptionId', 'only this subscription'),
+        query('after', 'an event id: events recorded after it'),
+        query('limit', '1-500', 'integer'),
+      ],
+      responses: { 200: jsonOk('{ events, nextAfter }'), ...errors(400, 401, 503) },
+    },
+  },
+  '/events/{id}/deliveries': {
+    get: {
+      summary:
+        'Webhook deliveries of one event per endpoint: status (pending, delivered, failed) and attempts',
+      security: bearer,
+      parameters: [eventParam],
+      responses: { 200: jsonOk('{ eventId, deliveries }'), ...errors(400, 401, 404, 503) },
+    },
+  },
+  '/events/{id}/resend': {
+    post: {
+      summary: 'Queue the event again for every endpoint, with a fresh retry window',
+      security: bearer,
+      parameters: [eventParam],
+      responses: { 202: jsonOk('{ eventId, queued }'), ...errors(400, 401, 404, 409, 503) },
+    },
+  },
+  '/webhooks/status': {
+    get: {
+      summary: 'Outbox health: pending and failed deliveries, oldest pending',
+      security: bearer,
+      responses: { 200: jsonOk('{ pending, failed, oldestPendingAt }'), ...errors(401, 503) },
+    },
+  },
+  '/reconciliation/mismatches': {
+    get: {
+      summary: 'Mismatches between the ledger and LINE Pay found by reconciliation runs',
+      security: bearer,
+      parameters: [query('runId', 'one run'), query('limit', '1-500', 'integer')],
+      responses: { 200: jsonOk('{ mismatches }'), ...errors(400, 401, 503) },
+    },
+  },
+};
+
 let cached: Record<string, unknown> | undefined;
 
 /** OpenAPI 3.1 document, generated from the same zod schemas the routes validate with. */
@@ -67,6 +138,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       schemas: { Error: schema(errorResponse) },
     },
     paths: {
+      ...LEDGER_PATHS,
       '/subscriptions': {
         post: {
           summary: 'Create a subscription (idempotent on subscriptionId)',

@@ -39,7 +39,8 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startPostgresServer(): Promise<PostgresServer> {
+/** `durable`: keep fsync on (benchmarks); tests turn it off for speed. */
+export async function startPostgresServer(options: { durable?: boolean } = {}): Promise<PostgresServer> {
   const bin = postgresBinDir();
   if (!bin)
     throw new Error('PostgreSQL binaries not found under /usr/lib/postgresql (apt-get install postgresql)');
@@ -55,7 +56,7 @@ export async function startPostgresServer(): Promise<PostgresServer> {
   };
   run('initdb', ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8']);
   const port = await freePort();
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`;
+  const serverArgs = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=${options.durable ? 'on' : 'off'} -c max_connections=200`;
   const logFile = path.join(dir, 'log');
   const server: PostgresServer = {
     port,
@@ -70,7 +71,7 @@ export async function startPostgresServer(): Promise<PostgresServer> {
       }
       return server.url(name);
     },
-    start: () => run('pg_ctl', ['-D', dataDir, '-o', options, '-l', logFile, '-w', 'start']),
+    start: () => run('pg_ctl', ['-D', dataDir, '-o', serverArgs, '-l', logFile, '-w', 'start']),
     stop: () => run('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', 'stop']),
     destroy() {
       try {
