@@ -507,7 +507,15 @@ try {
       const events = history.events ?? [];
       const span = cycleSpan(events, dueMs);
       if (!span) continue;
-      cycleEvents.push(span.end - span.start);
+      // An update accepted before the cycle (the approval's confirm) may complete inside it: not the cycle's.
+      const carried = events
+        .slice(span.start, span.end)
+        .filter(
+          (e) =>
+            e.workflowExecutionUpdateCompletedEventAttributes &&
+            Number(e.workflowExecutionUpdateCompletedEventAttributes.acceptedEventId ?? 0) <= span.start,
+        ).length;
+      cycleEvents.push(span.end - span.start - carried);
       historyBytes.push(proto.temporal.api.history.v1.History.encode({ events }).finish().length);
       for (const e of events.slice(span.start, span.end)) {
         const type = Object.keys(e).find((k) => k.endsWith('EventAttributes') && e[k as keyof HistoryEvent]);
