@@ -12,6 +12,8 @@ import { createDataConverter } from '../../client/temporal/data-converter.js';
 import type { EncryptionKey } from '../../client/temporal/payload-codec.js';
 import { type RunningSandbox, startSandbox } from '../../sandbox/index.js';
 import { buildActivityDeps, createSubscriptionWorker } from '../../worker/create-worker.js';
+import type { SubscriptionEvent } from '../../workflows/subscription-event.js';
+import { memoryLedgerActivities } from './memory-ledger.js';
 import { workflowBundle } from './subscription-harness.js';
 
 export const API_TOKEN = 'integration-api-token-0123';
@@ -33,6 +35,8 @@ export interface ServiceStack {
   keys: EncryptionKey[];
   taskQueue: string;
   worker: Worker;
+  /** Every event the workflows handed to the ledger activity (kept in memory here), repeats included. */
+  recordedEvents: SubscriptionEvent[];
   /** Calls the HTTP service with the merchant token. */
   api(path: string, init?: { method?: string; body?: unknown }): Promise<Response>;
   close(): Promise<void>;
@@ -46,6 +50,7 @@ export async function startServiceStack(
   const keys: EncryptionKey[] = [{ id: 'test-k1', key: randomBytes(32) }];
   const callbackSigningKey = deriveCallbackKey(keys[0]!.key);
   const dataConverter = createDataConverter(keys);
+  const recordedEvents: SubscriptionEvent[] = [];
   const sandbox = await startSandbox({ port: 0 });
   const nativeConnection = await NativeConnection.connect({ address });
   const worker = await createSubscriptionWorker({
@@ -57,6 +62,7 @@ export async function startServiceStack(
       encryptionKeys: keys,
     }),
     dataConverter,
+    ledgerActivities: memoryLedgerActivities(recordedEvents),
     workflowBundle: await workflowBundle(),
     ...(options.identity !== undefined ? { identity: options.identity } : {}),
   });
@@ -107,6 +113,7 @@ export async function startServiceStack(
     keys,
     taskQueue,
     worker,
+    recordedEvents,
     api(path, init = {}) {
       return fetch(`${url}${path}`, {
         method: init.method ?? 'GET',

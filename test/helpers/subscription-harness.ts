@@ -68,21 +68,24 @@ export async function startHarness(env: TestWorkflowEnvironment, taskQueue: stri
   });
   const vault = new RegKeyVault(randomBytes(32));
   const recordedEvents: SubscriptionEvent[] = [];
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities: {
-      ...createActivities({ linePay, vault, callbackSigningKey: randomBytes(32) }),
-      // Workflow tests check what the workflow emits; the ledger's own tests cover the database.
-      async recordEvents({ events }: RecordEventsInput) {
-        recordedEvents.push(...events);
-        return { stored: events.length };
-      },
+  const activities = {
+    ...createActivities({ linePay, vault, callbackSigningKey: randomBytes(32) }),
+    // Workflow tests check what the workflow emits; the ledger's own tests cover the database.
+    async recordEvents({ events }: RecordEventsInput) {
+      recordedEvents.push(...events);
+      return { stored: events.length };
     },
-  });
-  const running = worker.run();
-  return {
+  };
+  const newWorker = async () =>
+    Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities,
+    });
+  let worker = await newWorker();
+  let running = worker.run();
+  const h: Harness = {
     env,
     client: env.client,
     sandbox,
@@ -94,6 +97,22 @@ export async function startHarness(env: TestWorkflowEnvironment, taskQueue: stri
       await sandbox.close();
     },
   };
+  restarters.set(h, async () => {
+    worker.shutdown();
+    await running;
+    worker = await newWorker();
+    running = worker.run();
+  });
+  return h;
+}
+
+const restarters = new WeakMap<Harness, () => Promise<void>>();
+
+/** Shuts the worker of a `startHarness` harness down and starts a new one on its task queue (a deploy mid-run). */
+export async function restartWorker(h: Harness): Promise<void> {
+  const restart = restarters.get(h);
+  if (!restart) throw new Error('only a startHarness harness can restart its worker');
+  await restart();
 }
 
 /**

@@ -5,6 +5,7 @@ import { createDataConverter } from '../../client/temporal/data-converter.js';
 import { buildActivityDeps, createSubscriptionWorker } from '../../worker/create-worker.js';
 import { type SubscriptionView, workflowIdFor } from '../../workflows/messages.js';
 import { parseOrderId } from '../../workflows/order-id.js';
+import { memoryLedgerActivities } from '../helpers/memory-ledger.js';
 import { eventually, type ServiceStack, startServiceStack } from '../helpers/service-stack.js';
 import { workflowBundle } from '../helpers/subscription-harness.js';
 
@@ -31,6 +32,7 @@ beforeAll(async () => {
       },
       encryptionKeys: stack.keys,
     }),
+    ledgerActivities: memoryLedgerActivities(stack.recordedEvents),
     dataConverter: createDataConverter(stack.keys),
     workflowBundle: await workflowBundle(),
     identity: SECOND,
