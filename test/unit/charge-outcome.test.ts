@@ -370,7 +370,7 @@ describe('applyChargeOutcome', () => {
     });
     expect(s.attention).toMatchObject({ kind: 'blocked' });
     expect(s.charge).toMatchObject({ phase: 'sending', orderId });
-    const t = Date.parse(s.blocked.retryAt);
+    const t = Date.parse(s.blocked!.retryAt);
     applyChargeOutcome(s, cfg, t);
     expect(s.blocked).toMatchObject({
       attempts: 2,
@@ -864,12 +864,12 @@ function run(tape: number[]): RunStats {
       throw err;
     }
   };
-  const requestId = () => (chance(30) ? `req-${pick(4)}` : undefined);
+  const requestId = (): { requestId?: string } => (chance(30) ? { requestId: `req-${pick(4)}` } : {});
 
   function request(): void {
     switch (pick(10)) {
       case 0: {
-        const input = { actor: merchant, atPeriodEnd: chance(50), requestId: requestId() };
+        const input = { actor: merchant, atPeriodEnd: chance(50), ...requestId() };
         if (!rejected(() => validateCancel(s, input))) {
           acceptCancel(s, input, now);
           rememberApplied(s, input.requestId, { status: s.status });
@@ -879,14 +879,14 @@ function run(tape: number[]): RunStats {
       case 1: {
         const input = {
           actor: merchant,
-          resumeAt: chance(50) ? iso(now + (1 + pick(60)) * DAY) : undefined,
-          requestId: requestId(),
+          ...(chance(50) ? { resumeAt: iso(now + (1 + pick(60)) * DAY) } : {}),
+          ...requestId(),
         };
         if (!rejected(() => validatePause(s, input, now))) applyPause(s, input, now);
         return;
       }
       case 2: {
-        const input = { actor: merchant, requestId: requestId() };
+        const input = { actor: merchant, ...requestId() };
         if (!rejected(() => validateResume(s, input)))
           applyResume(s, merchant, 'resumed', now, input.requestId);
         return;
@@ -895,13 +895,13 @@ function run(tape: number[]): RunStats {
         const input = {
           actor: merchant,
           amount: [300, 390, 420, 800, 900][pick(5)]!,
-          requestId: requestId(),
+          ...requestId(),
         };
         if (!rejected(() => validateChangePlan(s, input))) applyChangePlan(s, input, now);
         return;
       }
       case 4: {
-        const input = { actor: operator, requestId: requestId() };
+        const input = { actor: operator, ...requestId() };
         if (!rejected(() => validateRetryNow(s, input))) applyRetryNow(s, input, now);
         return;
       }

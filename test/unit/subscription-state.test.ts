@@ -1,30 +1,31 @@
 import { randomBytes } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { RegKeyVault } from '../../activities/regkey-vault.js';
 import { dueAt } from '../../workflows/billing-calendar.js';
-import { REJECTION_TYPES, type Reservation, type SubscriptionStatus } from '../../workflows/messages.js';
+import { chargeOrderId } from '../../workflows/order-id.js';
 import { normalizeSubscriptionInput, type SubscriptionInput } from '../../workflows/subscription-input.js';
+import { IllegalTransitionError } from '../../workflows/subscription-machine.js';
 import {
+  advanceCycle,
+  appliedResult,
   applyDuePlanChange,
   calendarOf,
   declinedAttempts,
+  emit,
+  flagAttention,
   initialState,
+  openCharge,
   planChangeEffectiveCycle,
   recordSoftDecline,
+  rememberApplied,
   resumeCalendar,
   type SubscriptionState,
   startCalendar,
   toView,
   transition,
-  validateCancel,
-  validateChangePlan,
-  validateConfirm,
-  validatePause,
-  validateResume,
-  validateRetryNow,
 } from '../../workflows/subscription-state.js';
 
+const I = '0a1b2c3d';
 const DAY = 86_400_000;
 const CREATED = Date.parse('2028-01-20T03:00:00Z');
 const merchant = { kind: 'merchant' } as const;
@@ -41,7 +42,7 @@ const base: SubscriptionInput = {
 };
 
 function makeState(patch: Partial<SubscriptionInput> = {}): SubscriptionState {
-  return initialState(normalizeSubscriptionInput({ ...base, ...patch }), CREATED);
+  return initialState(normalizeSubscriptionInput({ ...base, ...patch }), I, CREATED);
 }
 
 /** An approved, active state on a monthly Asia/Taipei calendar starting 2028-01-31 10:00 local. */
@@ -49,29 +50,6 @@ function activeState(patch: Partial<SubscriptionInput> = {}): SubscriptionState 
   const s = makeState(patch);
   startCalendar(s, Date.parse('2028-01-31T02:00:00Z'));
   transition(s, 'active', customer, 'approved', Date.parse('2028-01-31T02:00:00Z'));
-  return s;
-}
-
-function rejection(fn: () => void): ApplicationFailure {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ApplicationFailure) return err;
-    throw err;
-  }
-  throw new Error('expected an ApplicationFailure');
-}
-
-function expectRejected(fn: () => void, type: string, message: string): void {
-  const err = rejection(fn);
-  expect(err.type).toBe(type);
-  expect(err.message).toBe(message);
-  expect(err.nonRetryable).toBe(true);
-}
-
-function withStatus(status: SubscriptionStatus): SubscriptionState {
-  const s = activeState();
-  s.status = status;
   return s;
 }
 
@@ -90,6 +68,9 @@ describe('initialState', () => {
       createdAt: '2028-01-20T03:00:00.000Z',
     });
     expect(s.calendar).toBeUndefined();
+    expect(s.instanceId).toBe(I);
+    expect(s.requests).toEqual({ seq: 0 });
+    expect(s.events).toEqual({ nextSequence: 1, outbox: [] });
     expect(s.audit).toEqual([
       {
         at: '2028-01-20T03:00:00.000Z',
@@ -131,6 +112,14 @@ describe('transition', () => {
       reason: 'customer asked',
       cycle: 1,
     });
+  });
+
+  it('throws on an edge the table does not have, changing nothing', () => {
+    const s = activeState();
+    const audit = s.audit.length;
+    expect(() => transition(s, 'approval_expired', merchant, 'x', CREATED)).toThrow(IllegalTransitionError);
+    expect(s.status).toBe('active');
+    expect(s.audit).toHaveLength(audit);
   });
 
   it('keeps only the newest 60 audit entries', () => {
@@ -268,16 +257,114 @@ describe('applyDuePlanChange / planChangeEffectiveCycle', () => {
   it('never touches a cycle whose charge has started', () => {
     const s = activeState();
     s.cycle = 4;
-    expect(planChangeEffectiveCycle(s, false)).toBe(4);
-    expect(planChangeEffectiveCycle(s, true)).toBe(5);
+    s.nextChargeAt = '2028-05-31T02:00:00.000Z';
+    expect(planChangeEffectiveCycle(s)).toBe(4);
     s.dunning = { cycle: 4, declines: 1, firstDeclineAt: 'x' };
-    expect(planChangeEffectiveCycle(s, false)).toBe(5);
+    expect(planChangeEffectiveCycle(s)).toBe(5);
     s.dunning = undefined;
-    s.unresolved = { cycle: 4, orderId: 'sub_1-c4', since: 'x', lookups: 0 };
-    expect(planChangeEffectiveCycle(s, false)).toBe(5);
-    s.unresolved = undefined;
+    openCharge(s, Date.parse(s.nextChargeAt));
+    expect(planChangeEffectiveCycle(s)).toBe(5);
+    s.charge = undefined;
     s.status = 'reapproval_required';
-    expect(planChangeEffectiveCycle(s, false)).toBe(5);
+    expect(planChangeEffectiveCycle(s)).toBe(5);
+  });
+});
+
+describe('openCharge / advanceCycle', () => {
+  it('opens the current cycle at the plan due by now, with the attempt number of definite declines', () => {
+    const s = activeState();
+    s.pendingPlanChange = { amount: 450, productName: 'Coffee club+', effectiveCycle: 1 };
+    const due = Date.parse(s.nextChargeAt!);
+    const c = openCharge(s, due);
+    expect(c).toEqual({
+      cycle: 1,
+      attempt: 0,
+      orderId: chargeOrderId('sub_1', I, 1, 0),
+      amount: 450,
+      currency: 'TWD',
+      productName: 'Coffee club+',
+      dueAt: s.nextChargeAt,
+      phase: 'sending',
+      sent: false,
+      priorsChecked: true,
+      since: new Date(due).toISOString(),
+      lookups: 0,
+    });
+    expect(s.audit.at(-1)).toMatchObject({
+      from: 'active',
+      to: 'active',
+      reason: 'plan change effective from cycle 1',
+    });
+    expect(s.priorLookup).toBeUndefined();
+    recordSoftDecline(s, due, '1110', 'x');
+    recordSoftDecline(s, due + DAY, '1110', 'x');
+    s.requests.retryNow = true;
+    const again = openCharge(s, due + 3 * DAY);
+    expect(again).toMatchObject({
+      attempt: 2,
+      orderId: chargeOrderId('sub_1', I, 1, 2),
+      priorsChecked: false,
+    });
+    expect(s.requests.retryNow).toBeUndefined();
+    expect(s.priorLookup).toEqual({
+      cycle: 1,
+      orderIds: [chargeOrderId('sub_1', I, 1, 0), chargeOrderId('sub_1', I, 1, 1)],
+      amount: 450,
+    });
+  });
+
+  it('advanceCycle moves to the next due date and forgets the cycle’s dunning, reservations and retryNow', () => {
+    const s = activeState();
+    recordSoftDecline(s, CREATED, '1110', 'x');
+    s.reservationsForCycle = 3;
+    s.requests.retryNow = true;
+    advanceCycle(s);
+    expect(s.cycle).toBe(2);
+    expect(s.nextChargeAt).toBe('2028-03-31T02:00:00.000Z');
+    expect(s.dunning).toBeUndefined();
+    expect(s.reservationsForCycle).toBe(0);
+    expect(s.requests.retryNow).toBeUndefined();
+  });
+});
+
+describe('emit / flagAttention / rememberApplied', () => {
+  it('numbers events without a gap, with ids stable per instance', () => {
+    const s = makeState();
+    const a = emit(s, 'subscription.plan_changed', { n: 1 }, CREATED);
+    const b = emit(s, 'charge.failed', { n: 2 }, CREATED + 1);
+    expect([a.sequence, b.sequence]).toEqual([1, 2]);
+    expect(a).toEqual({
+      id: `evt_${I}_1`,
+      type: 'subscription.plan_changed',
+      subscriptionId: 'sub_1',
+      instanceId: I,
+      sequence: 1,
+      occurredAt: '2028-01-20T03:00:00.000Z',
+      data: { n: 1 },
+    });
+    expect(s.events.nextSequence).toBe(3);
+    s.events.outbox.splice(0); // written to the ledger: numbering goes on
+    expect(emit(s, 'charge.failed', {}, CREATED).sequence).toBe(3);
+  });
+
+  it('flags attention once per kind; the first reason stays', () => {
+    const s = activeState();
+    const before = s.events.outbox.length;
+    flagAttention(s, 'blocked', 'first', CREATED);
+    flagAttention(s, 'blocked', 'second', CREATED + 1);
+    expect(s.attention).toEqual({ since: '2028-01-20T03:00:00.000Z', reason: 'first', kind: 'blocked' });
+    expect(s.events.outbox.slice(before).map((e) => e.type)).toEqual(['subscription.needs_attention']);
+  });
+
+  it('remembers the newest 32 applied request ids', () => {
+    const s = activeState();
+    rememberApplied(s, undefined, 'ignored');
+    expect(s.applied).toEqual([]);
+    for (let i = 0; i < 40; i += 1) rememberApplied(s, `r${i}`, i);
+    expect(s.applied).toHaveLength(32);
+    expect(appliedResult(s, 'r7')).toBeUndefined();
+    expect(appliedResult(s, 'r8')).toEqual({ requestId: 'r8', result: 8 });
+    expect(appliedResult(s, undefined)).toBeUndefined();
   });
 });
 
@@ -324,220 +411,15 @@ describe('resumeCalendar', () => {
   });
 });
 
-describe('validators', () => {
-  const badActor = 'actor.kind must be customer, merchant, operator or system';
-  const reservation: Reservation = {
-    kind: 'approval',
-    cycle: 0,
-    orderId: 'sub_1-c0',
-    transactionId: '2025010100000000001',
-    amount: 390,
-    currency: 'TWD',
-    paymentUrl: { web: 'https://pay.example/web', app: 'line://pay/app' },
-    createdAt: '2028-01-20T03:00:00.000Z',
-    expiresAt: '2028-01-20T03:20:00.000Z',
-  };
-  const confirm = { transactionId: reservation.transactionId, orderId: reservation.orderId };
-
-  it('validateConfirm', () => {
-    const s = makeState();
-    s.reservation = { ...reservation };
-    expect(() => validateConfirm(s, confirm, false)).not.toThrow();
-    expectRejected(
-      () => validateConfirm(s, { orderId: 'sub_1-c0' } as never, false),
-      REJECTION_TYPES.invalidRequest,
-      'transactionId and orderId are required',
-    );
-    expectRejected(
-      () => validateConfirm(s, undefined as never, false),
-      REJECTION_TYPES.invalidRequest,
-      'transactionId and orderId are required',
-    );
-    const mismatch = 'transactionId and orderId do not match this subscription’s payment request';
-    expectRejected(
-      () => validateConfirm(s, { ...confirm, transactionId: '2025010100000000002' }, false),
-      REJECTION_TYPES.mismatch,
-      mismatch,
-    );
-    expectRejected(
-      () => validateConfirm(s, { ...confirm, orderId: 'sub_1-c1' }, false),
-      REJECTION_TYPES.mismatch,
-      mismatch,
-    );
-    expectRejected(
-      () => validateConfirm({ ...s, reservation: undefined }, confirm, false),
-      REJECTION_TYPES.mismatch,
-      mismatch,
-    );
-    expectRejected(
-      () => validateConfirm(s, confirm, true),
-      REJECTION_TYPES.invalidState,
-      'this approval is already being confirmed',
-    );
-    expectRejected(
-      () => validateConfirm({ ...s, status: 'active' }, confirm, false),
-      REJECTION_TYPES.invalidState,
-      'subscription is active, not awaiting approval',
-    );
-    expect(() => validateConfirm({ ...s, status: 'reapproval_required' }, confirm, false)).not.toThrow();
-  });
-
-  it('validateCancel', () => {
-    const s = activeState();
-    expect(() => validateCancel(s, { actor: customer })).not.toThrow();
-    expect(() => validateCancel(s, { actor: merchant, atPeriodEnd: true })).not.toThrow();
-    expect(() => validateCancel(makeState(), { actor: merchant })).not.toThrow();
-    for (const input of [undefined, {}, { actor: { kind: 'hacker' } }, { actor: 'merchant' }]) {
-      expectRejected(() => validateCancel(s, input as never), REJECTION_TYPES.invalidRequest, badActor);
-    }
-    for (const status of ['canceled', 'approval_expired', 'approval_canceled', 'completed'] as const) {
-      expectRejected(
-        () => validateCancel(withStatus(status), { actor: merchant }),
-        REJECTION_TYPES.invalidState,
-        `subscription is ${status}`,
-      );
-    }
-    expectRejected(
-      () => validateCancel(makeState(), { actor: merchant, atPeriodEnd: true }),
-      REJECTION_TYPES.invalidState,
-      'a subscription awaiting approval has no period to end; cancel it now',
-    );
-    expectRejected(
-      () =>
-        validateCancel(
-          { ...s, cancelAt: '2028-02-29T02:00:00.000Z' },
-          { actor: merchant, atPeriodEnd: true },
-        ),
-      REJECTION_TYPES.invalidState,
-      'already canceling at 2028-02-29T02:00:00.000Z',
-    );
-    // An immediate cancel still works while a period-end cancel is pending.
-    expect(() =>
-      validateCancel({ ...s, cancelAt: '2028-02-29T02:00:00.000Z' }, { actor: merchant }),
-    ).not.toThrow();
-  });
-
-  it('validatePause', () => {
-    const now = Date.parse('2028-02-10T00:00:00Z');
-    const s = activeState();
-    expect(() => validatePause(s, { actor: customer }, now)).not.toThrow();
-    expect(() => validatePause(s, { actor: customer, resumeAt: '2028-03-01T00:00:00Z' }, now)).not.toThrow();
-    expectRejected(
-      () => validatePause(s, { actor: { kind: '' } } as never, now),
-      REJECTION_TYPES.invalidRequest,
-      badActor,
-    );
-    for (const status of ['paused', 'past_due', 'pending_approval', 'canceled'] as const) {
-      expectRejected(
-        () => validatePause(withStatus(status), { actor: customer }, now),
-        REJECTION_TYPES.invalidState,
-        `only an active subscription can pause (it is ${status})`,
-      );
-    }
-    for (const resumeAt of ['next week', 12_345]) {
-      expectRejected(
-        () => validatePause(s, { actor: customer, resumeAt } as never, now),
-        REJECTION_TYPES.invalidRequest,
-        'resumeAt must be an ISO-8601 instant',
-      );
-    }
-    for (const resumeAt of ['2028-02-10T00:00:00Z', '2028-01-01T00:00:00Z']) {
-      expectRejected(
-        () => validatePause(s, { actor: customer, resumeAt }, now),
-        REJECTION_TYPES.invalidRequest,
-        'resumeAt must be in the future',
-      );
-    }
-  });
-
-  it('validateResume', () => {
-    expect(() => validateResume(withStatus('paused'), { actor: customer })).not.toThrow();
-    expectRejected(
-      () => validateResume(withStatus('paused'), {} as never),
-      REJECTION_TYPES.invalidRequest,
-      badActor,
-    );
-    for (const status of ['active', 'past_due', 'canceled'] as const) {
-      expectRejected(
-        () => validateResume(withStatus(status), { actor: customer }),
-        REJECTION_TYPES.invalidState,
-        `only a paused subscription can resume (it is ${status})`,
-      );
-    }
-  });
-
-  it('validateChangePlan', () => {
-    for (const status of ['active', 'past_due', 'paused', 'reapproval_required'] as const) {
-      expect(() => validateChangePlan(withStatus(status), { actor: merchant, amount: 590 })).not.toThrow();
-    }
-    const s = activeState();
-    expect(() => validateChangePlan(s, { actor: merchant, productName: 'Plus' })).not.toThrow();
-    expect(() =>
-      validateChangePlan(s, { actor: merchant, amount: 100_000_000, productName: 'p'.repeat(4000) }),
-    ).not.toThrow();
-    expectRejected(
-      () => validateChangePlan(s, { amount: 1 } as never),
-      REJECTION_TYPES.invalidRequest,
-      badActor,
-    );
-    expectRejected(
-      () => validateChangePlan(withStatus('completed'), { actor: merchant, amount: 1 }),
-      REJECTION_TYPES.invalidState,
-      'subscription is completed',
-    );
-    expectRejected(
-      () => validateChangePlan(makeState(), { actor: merchant, amount: 1 }),
-      REJECTION_TYPES.invalidState,
-      'the plan of a subscription awaiting approval cannot change; create a new one',
-    );
-    expectRejected(
-      () => validateChangePlan(s, { actor: merchant }),
-      REJECTION_TYPES.invalidRequest,
-      'give amount, productName or both',
-    );
-    for (const amount of [0, -5, 1.5, 100_000_001, Number.NaN, '590']) {
-      expectRejected(
-        () => validateChangePlan(s, { actor: merchant, amount } as never),
-        REJECTION_TYPES.invalidRequest,
-        "amount must be a positive integer in the currency's unit",
-      );
-    }
-    for (const productName of ['', '   ', 'p'.repeat(4001), 42]) {
-      expectRejected(
-        () => validateChangePlan(s, { actor: merchant, productName } as never),
-        REJECTION_TYPES.invalidRequest,
-        'productName must be 1-4000 characters',
-      );
-    }
-  });
-
-  it('validateRetryNow', () => {
-    expect(() => validateRetryNow(withStatus('past_due'), { actor: operatorActor() })).not.toThrow();
-    expectRejected(
-      () => validateRetryNow(withStatus('past_due'), {} as never),
-      REJECTION_TYPES.invalidRequest,
-      badActor,
-    );
-    for (const status of ['active', 'paused', 'reapproval_required', 'canceled'] as const) {
-      expectRejected(
-        () => validateRetryNow(withStatus(status), { actor: merchant }),
-        REJECTION_TYPES.invalidState,
-        `retryNow is for subscriptions in dunning (it is ${status})`,
-      );
-    }
-  });
-
-  function operatorActor() {
-    return { kind: 'operator' as const, id: 'ops-1' };
-  }
-});
-
 describe('toView', () => {
   const REG_KEY = 'RK5C38F19XTF425';
 
   function stateWithRegKey(): SubscriptionState {
     const s = activeState({ maxCycles: 12, requestFingerprint: 'fp-1' });
-    s.sealedRegKey = new RegKeyVault(randomBytes(32)).seal(REG_KEY, { subscriptionId: 'sub-1', instanceId: '0badcafe' });
+    s.sealedRegKey = new RegKeyVault(randomBytes(32)).seal(REG_KEY, {
+      subscriptionId: 'sub-1',
+      instanceId: '0badcafe',
+    });
     s.regKeyMasked = 'RK…F425';
     return s;
   }
@@ -579,6 +461,7 @@ describe('toView', () => {
       audit: s.audit,
       createdAt: '2028-01-20T03:00:00.000Z',
       requestFingerprint: 'fp-1',
+      instanceId: I,
     });
   });
 
