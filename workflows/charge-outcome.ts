@@ -324,6 +324,7 @@ export function applyCharged(
   const c = state.charge!;
   state.charge = undefined;
   clearAttention(state, 'charge');
+  clearBlocked(state);
   const record: ChargeRecord = {
     cycle: c.cycle,
     orderId: c.orderId,
@@ -354,6 +355,7 @@ function applyFailedAttempt(
   chargeFailedEvent(state, returnCode, message, now);
   state.charge = undefined;
   clearAttention(state, 'charge');
+  clearBlocked(state);
   state.requests.retryNow = undefined;
   const retryAt = recordSoftDecline(state, now, returnCode, message);
   if (retryAt === undefined) {
@@ -434,19 +436,24 @@ export function applyChargeOutcome(
   }
 }
 
+/** A charge sent and unresolved past the bound is for an operator to settle (lookups go on). */
+function checkResolutionBound(state: SubscriptionState, now: number): void {
+  const c = state.charge;
+  if (!c?.sent || now - Date.parse(c.since) < RESOLUTION_BOUND_MS) return;
+  flagAttention(
+    state,
+    'charge',
+    `outcome of ${c.orderId} unresolved since ${c.since}; settle it with settleCharge`,
+    now,
+  );
+}
+
 function scheduleLookup(state: SubscriptionState, now: number): void {
   const c = state.charge!;
   const table = c.phase === 'order_used' ? ORDER_USED_LOOKUP_MS : LOOKUP_BACKOFF_MS;
   const delay = table[Math.min(c.lookups, table.length - 1)]!;
   c.nextLookupAt = iso(now + delay);
-  if (now - Date.parse(c.since) >= RESOLUTION_BOUND_MS) {
-    flagAttention(
-      state,
-      'charge',
-      `outcome of ${c.orderId} unresolved since ${c.since}; settle it with settleCharge`,
-      now,
-    );
-  }
+  checkResolutionBound(state, now);
 }
 
 /**
@@ -496,14 +503,7 @@ export function applyChargeLookup(
   // No payment under the orderId: send the same orderId again (a repeat gets 1172 if it was used).
   c.phase = 'sending';
   c.nextLookupAt = undefined;
-  if (now - Date.parse(c.since) >= RESOLUTION_BOUND_MS) {
-    flagAttention(
-      state,
-      'charge',
-      `outcome of ${c.orderId} unresolved since ${c.since}; settle it with settleCharge`,
-      now,
-    );
-  }
+  checkResolutionBound(state, now);
   return 'lookup';
 }
 
@@ -574,7 +574,9 @@ export function applyBlocked(state: SubscriptionState, step: string, message: st
     attempts,
     message,
   };
-  flagAttention(state, 'blocked', `${step} blocked: ${message}`, now);
+  // An unresolved charge outranks a blocked step: it is what the operator must settle.
+  if (state.attention?.kind !== 'charge') flagAttention(state, 'blocked', `${step} blocked: ${message}`, now);
+  checkResolutionBound(state, now);
 }
 
 export function clearBlocked(state: SubscriptionState): void {

@@ -14,7 +14,7 @@ export function chargeOrderId(
 ): string {
   checkParts(subscriptionId, instanceId, cycle, declinedAttempts);
   const base = `${subscriptionId}-${instanceId}-c${cycle}`;
-  return declinedAttempts === 0 ? base : `${base}-a${declinedAttempts}`;
+  return checkLength(declinedAttempts === 0 ? base : `${base}-a${declinedAttempts}`);
 }
 
 /** Every orderId a cycle's charges have used before attempt `attempt`: looked up before a new one. */
@@ -42,7 +42,7 @@ export function reservationOrderId(
 ): string {
   checkParts(subscriptionId, instanceId, cycle, reservation);
   const base = `${subscriptionId}-${instanceId}-c${cycle}`;
-  return reservation === 0 ? base : `${base}-r${reservation}`;
+  return checkLength(reservation === 0 ? base : `${base}-r${reservation}`);
 }
 
 /** 8 lowercase hex characters, from the first run's id: the same in every run of one subscription. */
@@ -74,6 +74,16 @@ export function parseOrderId(orderId: string):
     kind,
     n: m[5] === undefined ? 0 : Number(m[5]),
   };
+}
+
+/** LINE Pay's limit; a retried Request adds `-t<attempt>`, so ours stay under it with room. */
+export const MAX_ORDER_ID_LENGTH = 100;
+const ROOM_FOR_RETRY_SUFFIX = 4;
+
+function checkLength(orderId: string): string {
+  if (orderId.length > MAX_ORDER_ID_LENGTH - ROOM_FOR_RETRY_SUFFIX)
+    throw new Error(`orderId would be ${orderId.length} characters; LINE Pay allows ${MAX_ORDER_ID_LENGTH}`);
+  return orderId;
 }
 
 function checkParts(subscriptionId: string, instanceId: string, cycle: number, n: number): void {

@@ -279,10 +279,9 @@ export async function subscriptionWorkflow(
 
   // ---- events: written to the ledger beside billing, in sequence order --------------------------
   let pumpIdle = true;
-  let pumpBackingOff = false;
   async function pumpEvents(): Promise<void> {
     for (;;) {
-      await condition(() => state.events.outbox.length > 0);
+      await condition(() => state.events.outbox.length > 0 && !continueAsNewWanted());
       pumpIdle = false;
       const batch = state.events.outbox.slice(0, EVENTS_PER_WRITE);
       try {
@@ -298,9 +297,7 @@ export async function subscriptionWorkflow(
       } catch (err) {
         if (!(err instanceof ActivityFailure)) throw err;
         pumpIdle = true;
-        pumpBackingOff = true;
         await sleep('1m');
-        pumpBackingOff = false;
       }
       pumpIdle = true;
     }
@@ -308,16 +305,18 @@ export async function subscriptionWorkflow(
   void pumpEvents();
 
   // ---- continue-as-new: any time between steps, once no handler is mid-answer and no ledger ------
-  // write is about to start or in flight (its result would land on a closed run).
-  function continueAsNewDue(): boolean {
+  // write is in flight (its result would land on a closed run). Once due, no new write starts: the
+  // outbox is carried to the next run.
+  function continueAsNewWanted(): boolean {
     const info = workflowInfo();
-    const due =
+    return (
       state.paidCycles - paidAtStart >= canEvery ||
       info.continueAsNewSuggested ||
-      info.historyLength > HISTORY_EVENTS_CAP;
-    // Events carried in the outbox are fine while the ledger is down and the writer backs off.
-    const ledgerQuiet = pumpIdle && (state.events.outbox.length === 0 || pumpBackingOff);
-    return due && ledgerQuiet && allHandlersFinished();
+      info.historyLength > HISTORY_EVENTS_CAP
+    );
+  }
+  function continueAsNewDue(): boolean {
+    return continueAsNewWanted() && pumpIdle && allHandlersFinished();
   }
 
   async function waitFor(until: string | undefined, summary: string): Promise<void> {
@@ -356,6 +355,7 @@ export async function subscriptionWorkflow(
     await performStep({ state, now }, step);
   }
   syncSearchAttributes();
+  // The last events must reach the ledger before the run ends.
   await condition(() => state.events.outbox.length === 0 && pumpIdle);
   await condition(allHandlersFinished);
   return toView(state);
