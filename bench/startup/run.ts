@@ -9,6 +9,7 @@
  * "ready" is the worker's `Worker state changed … RUNNING` log line or the service's `http: listening`.
  * RSS is summed over the process tree (tsx runs the program in a child node process), in MB: at ready,
  * 3 s later, and the peak (VmHWM) of the process that runs the program. Linux only (/proc).
+ * The ledger runs on a throw-away PostgreSQL when Debian's binaries are installed, else on PGlite.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -19,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { devServerExecutable } from '../../scripts/temporal-binaries.js';
+import { postgresBinDir, startPostgresServer } from '../../test/ledger/helpers/postgres-server.js';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -158,12 +160,14 @@ async function main(): Promise<void> {
   const env = await TestWorkflowEnvironment.createLocal({
     server: { executable: devServerExecutable(), searchAttributes: [...SEARCH_ATTRIBUTE_KEYS] },
   });
+  // The ledger as production runs it (PostgreSQL) when Debian's binaries are there; else embedded PGlite.
+  const postgres = postgresBinDir() ? await startPostgresServer() : undefined;
   const dataDir = mkdtempSync(path.join(tmpdir(), 'bench-startup-'));
-  const common = {
+  const common: Record<string, string> = {
     TEMPORAL_ADDRESS: env.address,
     TEMPORAL_TASK_QUEUE: `bench-startup-${randomBytes(4).toString('hex')}`,
     PAYLOAD_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-    DATA_DIR: dataDir,
+    ...(postgres ? { DATABASE_URL: await postgres.createDatabase('bench_startup') } : { DATA_DIR: dataDir }),
   };
   const workerEnv = {
     ...common,
@@ -232,11 +236,13 @@ async function main(): Promise<void> {
     }
   } finally {
     await env.teardown();
+    postgres?.destroy();
     rmSync(dataDir, { recursive: true, force: true });
   }
 
   console.log(`\nStart-up to ready, median of ${RUNS} (min–max); RSS of the process tree in MB`);
-  console.log(`node ${process.version}, Temporal dev server ${env.address}\n`);
+  const ledger = postgres ? `PostgreSQL (${postgresBinDir()})` : 'embedded PGlite (no PostgreSQL binaries)';
+  console.log(`node ${process.version}, Temporal dev server ${env.address}, ledger on ${ledger}\n`);
   const header = [
     'variant',
     'ready ms',
