@@ -154,7 +154,7 @@ async function openEmbedded(
   const lockPath = path.join(dataDir, 'owner.lock');
   const owner = (options.embedded ?? 'auto') === 'auto' && (await tryTakeOwnership(lockPath));
   if (!owner) {
-    const deadline = Date.now() + (options.waitForOwnerMs ?? 30_000);
+    const deadline = Date.now() + (options.waitForOwnerMs ?? 120_000);
     // 0: connect lazily (the HTTP service answers 503 on ledger routes until the owner is up).
     while (options.waitForOwnerMs !== 0 && !existsSync(sock)) {
       if (Date.now() > deadline) {

@@ -98,5 +98,6 @@ describe('migrations from two processes at once', () => {
       await stop(children);
       rmSync(dataDir, { recursive: true, force: true });
     }
-  });
+    // A cold PGlite on disk takes seconds, far more on a loaded machine; the client waits for it.
+  }, 300_000);
 });
