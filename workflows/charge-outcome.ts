@@ -514,6 +514,14 @@ export function applyPriorLookups(
   now: number,
 ): ChargeDecision | undefined {
   const paid = found.find((f) => f.result.found === true);
+  const odd = found.find((f) => f.result.found === 'mismatch');
+  if (odd)
+    flagAttention(
+      state,
+      'mismatch',
+      `order ${odd.orderId} holds a payment of another amount or currency`,
+      now,
+    );
   const prior = state.priorLookup;
   state.priorLookup = undefined;
   if (state.charge) state.charge.priorsChecked = true;

@@ -80,6 +80,14 @@ function candidateStep(state: SubscriptionState, now: number): Step {
   const confirm = requests.confirm;
   if (cancel && (!confirm || cancel.seq < confirm.seq))
     return cancelStep(state, cancel.actor, cancel.reason, now);
+  // Outside active, cancel at period end means no further attempts: checked before every dunning
+  // retry and every Confirm (a charge already sent is settled first).
+  if (
+    state.cancelAt !== undefined &&
+    !state.charge &&
+    (status === 'past_due' || status === 'reapproval_required')
+  )
+    return periodEndCancel(state, now);
   if (confirm) return { kind: 'confirm' };
   if (requests.approvalCancel) return { kind: 'checkApprovalCancel' };
 

@@ -90,11 +90,10 @@ export function acceptPaymentLink(state: SubscriptionState, now: number): boolea
   const created =
     state.linksIssued === 0 && state.status === 'pending_approval' && state.reservation === undefined;
   state.linksIssued += 1;
-  if (
-    state.reservation !== undefined &&
-    !reservationFresh(state, now) &&
-    state.reservationsForCycle < MAX_RESERVATIONS_PER_CYCLE
-  ) {
+  // A link that lapsed, or one dropped by a cancel link or a failed confirm, is made again on request.
+  const lapsed =
+    state.reservation === undefined ? state.reservationsForCycle > 0 : !reservationFresh(state, now);
+  if (lapsed && state.reservationsForCycle < MAX_RESERVATIONS_PER_CYCLE) {
     state.requests.reservationWanted = true;
   }
   return created;
@@ -104,7 +103,11 @@ export function acceptPaymentLink(state: SubscriptionState, now: number): boolea
 export function paymentLinkSettled(state: SubscriptionState, now: number): boolean {
   if (!awaitingApproval(state)) return true;
   if (state.blocked !== undefined) return true;
-  if (state.reservation === undefined) return state.reservationsForCycle >= MAX_RESERVATIONS_PER_CYCLE;
+  if (state.reservation === undefined)
+    return (
+      state.reservationsForCycle >= MAX_RESERVATIONS_PER_CYCLE ||
+      (state.reservationsForCycle > 0 && !state.requests.reservationWanted)
+    );
   return reservationFresh(state, now) || !state.requests.reservationWanted;
 }
 
@@ -184,7 +187,11 @@ export function validateCancel(state: SubscriptionState, input: CancelInput): vo
 export function acceptCancel(state: SubscriptionState, input: CancelInput, now: number): string | undefined {
   const reason = input.reason ?? 'canceled by request';
   if (input.atPeriodEnd && (state.status === 'active' || state.status === 'paused')) {
-    state.cancelAt = state.nextChargeAt ?? iso(now);
+    // With the current cycle's charge under way, the period that ends is the one it pays for.
+    state.cancelAt =
+      state.charge !== undefined && state.calendar
+        ? dueAtIso(state, state.cycle + 1)
+        : (state.nextChargeAt ?? iso(now));
     state.cancelAtRequest = { actor: input.actor, reason };
     transition(state, state.status, input.actor, `cancel at period end (${state.cancelAt}): ${reason}`, now);
     return state.cancelAt;

@@ -71,6 +71,7 @@ async function guarded(
 ): Promise<boolean> {
   try {
     await run();
+    if (state.blocked?.step === step) clearBlocked(state);
     return true;
   } catch (err) {
     if (!(err instanceof ActivityFailure)) throw err;

@@ -100,6 +100,8 @@ const EVENTS_PER_WRITE = 25;
 export interface SubscriptionTuning {
   /** Continue-as-new after this many billed cycles in one run (default 12). */
   continueAsNewEveryCycles?: number;
+  /** Continue-as-new once the run's history passes this many events (default 4,000). */
+  continueAsNewAfterEvents?: number;
 }
 
 export interface SubscriptionWorkflowOptions {
@@ -153,6 +155,7 @@ export async function subscriptionWorkflow(
       ...options.limits,
     });
   const canEvery = options.tuning?.continueAsNewEveryCycles ?? 12;
+  const eventsCap = options.tuning?.continueAsNewAfterEvents ?? HISTORY_EVENTS_CAP;
   const paidAtStart = state.paidCycles;
   let version = 0;
   const poke = () => {
@@ -312,7 +315,7 @@ export async function subscriptionWorkflow(
     return (
       state.paidCycles - paidAtStart >= canEvery ||
       info.continueAsNewSuggested ||
-      info.historyLength > HISTORY_EVENTS_CAP
+      info.historyLength > eventsCap
     );
   }
   function continueAsNewDue(): boolean {

@@ -20,7 +20,7 @@ import {
   workflowIdFor,
 } from '../../workflows/messages.js';
 import { chargeOrderId, parseOrderId, reservationOrderId } from '../../workflows/order-id.js';
-import type { subscriptionWorkflow } from '../../workflows/subscription.js';
+import type { SubscriptionTuning, subscriptionWorkflow } from '../../workflows/subscription.js';
 import type { RecordEventsInput, SubscriptionEvent } from '../../workflows/subscription-event.js';
 import { DEFAULT_BILLING_LIMITS, type SubscriptionInput } from '../../workflows/subscription-input.js';
 import { memoryLedgerActivities } from './memory-ledger.js';
@@ -57,8 +57,15 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** A sandbox, a LINE Pay client on it and a worker on `env`, running until `close()`. */
-export async function startHarness(env: TestWorkflowEnvironment, taskQueue: string): Promise<Harness> {
+/**
+ * A sandbox, a LINE Pay client on it and a worker on `env`, running until `close()`. `maxCachedWorkflows: 0`
+ * for tests that restart the worker: the time-skipping server never hands a gone worker's sticky tasks on.
+ */
+export async function startHarness(
+  env: TestWorkflowEnvironment,
+  taskQueue: string,
+  workerOptions: { maxCachedWorkflows?: number } = {},
+): Promise<Harness> {
   const sandbox = await startSandbox({ port: 0 });
   const linePay = new LinePayClient({
     channelId: sandbox.channelId,
@@ -82,6 +89,7 @@ export async function startHarness(env: TestWorkflowEnvironment, taskQueue: stri
       taskQueue,
       workflowBundle: await workflowBundle(),
       activities,
+      ...workerOptions,
     });
   let worker = await newWorker();
   let running = worker.run();
@@ -188,7 +196,7 @@ export type SubscriptionHandle = WorkflowHandle<typeof subscriptionWorkflow>;
 export async function startSubscription(
   h: Harness,
   input: SubscriptionInput,
-  tuning?: { continueAsNewEveryCycles?: number },
+  tuning?: SubscriptionTuning,
 ): Promise<SubscriptionHandle> {
   await h.client.workflow.start<typeof subscriptionWorkflow>('subscriptionWorkflow', {
     taskQueue: h.taskQueue,
@@ -216,7 +224,7 @@ export async function approveOnLinePay(
 export async function startActiveSubscription(
   h: Harness,
   input: SubscriptionInput,
-  tuning?: { continueAsNewEveryCycles?: number },
+  tuning?: SubscriptionTuning,
 ): Promise<SubscriptionHandle> {
   const handle = await startSubscription(h, input, tuning);
   const ids = await approveOnLinePay(h, handle);

@@ -28,6 +28,7 @@ import {
   paymentLinkSettled,
 } from '../../workflows/subscription-requests.js';
 import {
+  dueAtIso,
   initialState,
   iso,
   MAX_RESERVATIONS_PER_CYCLE,
@@ -535,21 +536,20 @@ describe('nextStep: cancel at period end', () => {
     });
   });
 
-  // BUG (next-step.ts / subscription-requests.ts acceptCancel): cancel at period end accepted while a
-  // charge of cycle n is open sets cancelAt to cycle n's due date, already past; chargeStep runs before
-  // the cancelAt check, so the unsent charge is still sent after the cancel date.
-  it.fails('accepted while a charge is open but unsent: the charge is not sent after the cancel date', () => {
+  // Was a bug: cancelAt became the open charge's own (past) due date. The period that ends is the one
+  // that charge pays for, so the charge goes on and the cancel falls at the next due date.
+  it('accepted while a charge is open but unsent: the period it pays for ends at the next due date', () => {
     const s = active();
     openCharge(s, due(s));
     applyChargeOutcome(s, { outcome: 'merchant_config', returnCode: '1106', message: 'x' }, due(s));
     acceptCancel(s, { actor: merchant, atPeriodEnd: true }, due(s) + MIN);
-    const step = nextStep(s, Date.parse(s.blocked!.retryAt));
-    expect(step.kind).not.toBe('sendCharge');
+    expect(s.cancelAt).toBe(dueAtIso(s, s.cycle + 1));
+    expect(nextStep(s, Date.parse(s.blocked!.retryAt)).kind).toBe('sendCharge');
   });
 
   // BUG (same root): the charge of cycle n is found paid, then the subscription cancels at once,
   // backdated to cycle n's due date: the customer paid for a period that is canceled as of its start.
-  it.fails('accepted while a charge is in flight: a paid cycle is not canceled as of its own start', () => {
+  it('accepted while a charge is in flight: a paid cycle is not canceled as of its own start', () => {
     const s = chargeInFlight();
     const t = Date.parse(s.charge!.nextLookupAt!);
     acceptCancel(s, { actor: merchant, atPeriodEnd: true }, t - 10_000);
@@ -561,7 +561,7 @@ describe('nextStep: cancel at period end', () => {
 
   // BUG (same root): the charge in flight is soft-declined; past_due ignores cancelAt, so dunning
   // retries charge the card after the cancel date (defect 3 of issue 8).
-  it.fails('accepted while a charge is in flight: a decline does not start dunning retries', () => {
+  it('accepted while a charge is in flight: a decline does not start dunning retries', () => {
     const s = chargeInFlight();
     acceptCancel(s, { actor: merchant, atPeriodEnd: true }, due(s) + 2 * MIN);
     const t = Date.parse(s.charge!.nextLookupAt!);
@@ -742,7 +742,7 @@ describe('nextStep: approval', () => {
   // and lapsed. After a canceled re-approval link (or a failed re-approval Confirm) there is none and
   // reservationsForCycle > 0, so neither nextStep nor paymentLinkSettled ever moves: the paymentLink
   // update hangs until the re-approval deadline and the customer can never approve again.
-  it.fails('re-approval: the next paymentLink after a canceled link reserves again', () => {
+  it('re-approval: the next paymentLink after a canceled link reserves again', () => {
     const s = reapproval();
     reserve(s, due(s));
     acceptCancelApproval(s);
@@ -753,7 +753,7 @@ describe('nextStep: approval', () => {
 
   // BUG (same): after a failed re-approval Confirm (refunded), the docs say "the customer can still
   // approve a new link", but the next paymentLink never gets one.
-  it.fails('re-approval: the next paymentLink after a failed Confirm reserves again', () => {
+  it('re-approval: the next paymentLink after a failed Confirm reserves again', () => {
     const s = reapproval();
     reserve(s, due(s));
     const r = s.reservation!;

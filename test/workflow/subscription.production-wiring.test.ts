@@ -1,11 +1,13 @@
 import { expect, it } from 'vitest';
 import { ENCRYPTED_ENCODING } from '../../client/temporal/payload-codec.js';
-import { changePlanUpdate, workflowIdFor } from '../../workflows/messages.js';
+import { workflowIdFor } from '../../workflows/messages.js';
 import { parseOrderId } from '../../workflows/order-id.js';
 import {
+  callsOf,
   chargeAttemptsOf,
   orderIdOf,
   paymentsOf,
+  reservationIdOf,
   sandboxRegKey,
   skipUntil,
   startActiveSubscription,
@@ -104,8 +106,10 @@ it('1172 inside a run, nothing under the order: a declined attempt whose answer 
 
 it('continue-as-new while past_due: attempt count, schedule from the first decline and exhaustion carry over', async () => {
   const input = subscriptionInput({ interval: 'P1M', amount: 2103 });
-  const handle = await startActiveSubscription(t.h, input);
+  // A low event cap makes every run continue as new while it waits in dunning.
+  const handle = await startActiveSubscription(t.h, input, { continueAsNewAfterEvents: 40 });
   const v0 = await state(handle);
+  const firstRun = (await handle.describe()).runId;
   const key = sandboxRegKey(t.h, v0.regKeyMasked);
   t.h.sandbox.control.addFault({
     api: 'preapprovedPay',
@@ -116,30 +120,11 @@ it('continue-as-new while past_due: attempt count, schedule from the first decli
   const firstDecline = Date.parse(pastDue.dunning!.firstDeclineAt);
   expect(pastDue.dunning).toMatchObject({ cycle: 1, declines: 1 });
 
-  // Requests while past_due grow history until the run continues as new (server hint or the event cap).
-  const firstRun = (await handle.describe()).runId;
-  let updates = 0;
-  while ((await handle.describe()).runId === firstRun) {
-    for (let i = 0; i < 25; i += 1) {
-      updates += 1;
-      await handle.executeUpdate(changePlanUpdate, {
-        args: [{ actor: operator, productName: `Plan ${updates}`, requestId: `plan-${updates}` }],
-      });
-    }
-    if (updates > 1_500) throw new Error('no continue-as-new after 1500 requests while past_due');
-    await new Promise((r) => setTimeout(r, 300)); // let the event outbox drain, as between real requests
-  }
-  console.log(`[production-wiring] continued as new while past_due after ${updates} plan changes`);
-  const carried = await state(handle);
-  expect(carried.status).toBe('past_due');
-  expect(carried.dunning).toMatchObject({
-    cycle: 1,
-    declines: 1,
-    firstDeclineAt: pastDue.dunning!.firstDeclineAt,
-    nextRetryAt: pastDue.dunning!.nextRetryAt,
-  });
-
   const final = await handle.result();
+  expect((await handle.describe()).runId).not.toBe(firstRun);
+  const runs = await countRuns(handle.workflowId, firstRun);
+  console.log(`[production-wiring] ${runs} runs for one dunning cycle`);
+  expect(runs).toBeGreaterThan(2);
   expect(final).toMatchObject({ status: 'canceled', cancelReason: 'payment_failed', paidCycles: 1 });
   // The same five attempts as without continue-as-new, each with its attempt count in the orderId.
   const attempts = chargeAttemptsOf(t.h, input.subscriptionId).filter(
@@ -155,4 +140,40 @@ it('continue-as-new while past_due: attempt count, schedule from the first decli
   const canceled = final.audit.at(-1)!;
   expect(canceled.to).toBe('canceled');
   expect(Math.round((Date.parse(canceled.at) - firstDecline) / DAY)).toBe(7);
-}, 300_000);
+});
+
+it('continue-as-new while waiting for re-approval: the deadline and the overdue cycle carry over', async () => {
+  const input = subscriptionInput({ interval: 'P1M', amount: 2104, reapprovalTimeout: 'P3D' });
+  const handle = await startActiveSubscription(t.h, input, { continueAsNewAfterEvents: 40 });
+  const v0 = await state(handle);
+  const firstRun = (await handle.describe()).runId;
+  t.h.sandbox.control.expireRegKey(sandboxRegKey(t.h, v0.regKeyMasked).regKey);
+  const re = await skipUntil(
+    t.h,
+    handle,
+    (s) => s.status === 'reapproval_required' && s.reservation !== undefined,
+    '12 hours',
+  );
+  const deadline = re.audit.at(-1)!.at;
+  const final = await handle.result();
+  expect(await countRuns(handle.workflowId, firstRun)).toBeGreaterThan(1);
+  expect(final).toMatchObject({ status: 'canceled', cancelReason: 'reapproval_expired', paidCycles: 1 });
+  expect(Math.round((Date.parse(final.canceledAt!) - Date.parse(deadline)) / DAY)).toBe(3);
+  // One re-approval reservation for the overdue cycle, across the runs.
+  const reservations = callsOf(t.h, input.subscriptionId).filter((q) => q.path.endsWith('/payments/request'));
+  expect(reservations.map((q) => q.orderId)).toEqual([v0.charges[0]!.orderId, reservationIdOf(v0, 1, 1)]);
+});
+
+/** Runs in the chain, walked from the first run through each continue-as-new. */
+async function countRuns(workflowId: string, firstRunId: string): Promise<number> {
+  let n = 0;
+  let runId: string | undefined = firstRunId;
+  while (runId !== undefined) {
+    n += 1;
+    const events = (await t.env.client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? [];
+    const next: string | null | undefined =
+      events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
+    runId = next ?? undefined;
+  }
+  return n;
+}
