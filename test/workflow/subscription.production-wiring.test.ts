@@ -120,6 +120,8 @@ it('continue-as-new while past_due: attempt count, schedule from the first decli
   const firstDecline = Date.parse(pastDue.dunning!.firstDeclineAt);
   expect(pastDue.dunning).toMatchObject({ cycle: 1, declines: 1 });
 
+  // The production client does not skip time by itself: drive it to the end.
+  await skipUntil(t.h, handle, (s) => s.status === 'canceled', '1 day', 30);
   const final = await handle.result();
   expect((await handle.describe()).runId).not.toBe(firstRun);
   const runs = await countRuns(handle.workflowId, firstRun);
@@ -155,6 +157,7 @@ it('continue-as-new while waiting for re-approval: the deadline and the overdue 
     '12 hours',
   );
   const deadline = re.audit.at(-1)!.at;
+  await skipUntil(t.h, handle, (s) => s.status === 'canceled', '12 hours', 30);
   const final = await handle.result();
   expect(await countRuns(handle.workflowId, firstRun)).toBeGreaterThan(1);
   expect(final).toMatchObject({ status: 'canceled', cancelReason: 'reapproval_expired', paidCycles: 1 });
