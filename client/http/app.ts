@@ -109,6 +109,14 @@ async function jsonBody(c: Context): Promise<unknown> {
   }
 }
 
+/** Where a subscription's full history lives (ids are [A-Za-z0-9_-], so no escaping). */
+export function subscriptionLinks(subscriptionId: string): { charges: string; events: string } {
+  return {
+    charges: `/subscriptions/${subscriptionId}/charges`,
+    events: `/events?subscriptionId=${subscriptionId}`,
+  };
+}
+
 /**
  * The merchant API and the LINE Pay redirect targets, as one Hono app (the codec server is
  * `createCodecApp`, on its own port). Pure factory:
@@ -189,7 +197,12 @@ export function createApp(deps: AppDeps): Hono {
     return { requestId: key };
   };
 
-  api.get('/:id', async (c) => c.json(await subs.getSubscription(id(c))));
+  // The workflow keeps the recent charges; the ledger has every one, and every event.
+  api.get('/:id', async (c) => {
+    const subscriptionId = id(c);
+    const view = await subs.getSubscription(subscriptionId);
+    return c.json({ ...view, links: subscriptionLinks(subscriptionId) });
+  });
 
   api.post('/:id/cancel', async (c) => {
     const subscriptionId = id(c);

@@ -4,12 +4,18 @@ import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { deriveCallbackKey } from '../../activities/callback-link.js';
+import { createLedgerActivities } from '../../activities/ledger-activities.js';
 import { readBillingLimits } from '../../client/config.js';
 import { createApp } from '../../client/http/app.js';
 import { createCodecApp } from '../../client/http/codec-routes.js';
 import { createSubscriptionsClient, type SubscriptionsClient } from '../../client/subscriptions-client.js';
 import { createDataConverter } from '../../client/temporal/data-converter.js';
 import type { EncryptionKey } from '../../client/temporal/payload-codec.js';
+import { type DatabaseConfig, parseWebhookSecret } from '../../ledger/config.js';
+import { type LedgerDb, openLedgerDatabase } from '../../ledger/database.js';
+import { LedgerStore } from '../../ledger/ledger-store.js';
+import type { RetryPolicy } from '../../ledger/webhooks/backoff.js';
+import { WebhookDispatcher } from '../../ledger/webhooks/dispatcher.js';
 import { type RunningSandbox, startSandbox } from '../../sandbox/index.js';
 import { buildActivityDeps, createSubscriptionWorker } from '../../worker/create-worker.js';
 import type { SubscriptionEvent } from '../../workflows/subscription-event.js';
@@ -35,23 +41,49 @@ export interface ServiceStack {
   keys: EncryptionKey[];
   taskQueue: string;
   worker: Worker;
-  /** Every event the workflows handed to the ledger activity (kept in memory here), repeats included. */
+  /** Every event the workflows handed to the ledger activity, repeats included (and stored, with `ledger`). */
   recordedEvents: SubscriptionEvent[];
+  /** With the `ledger` option: the real ledger the worker writes and the HTTP service reads. */
+  ledger?: { db: LedgerDb; store: LedgerStore; dispatcher?: WebhookDispatcher };
   /** Calls the HTTP service with the merchant token. */
   api(path: string, init?: { method?: string; body?: unknown }): Promise<Response>;
   close(): Promise<void>;
 }
 
+/**
+ * The real ledger instead of the in-memory one: the worker records into `database` (migrated here) and,
+ * with `webhooks`, a `WebhookDispatcher` delivers its outbox as a worker process does.
+ */
+export interface StackLedgerOptions {
+  database: DatabaseConfig;
+  webhooks?: { urls: string[]; secret: string; policy?: RetryPolicy; pollMs?: number };
+}
+
 export async function startServiceStack(
   address: string,
   taskQueue = `stack-${randomUUID()}`,
-  options: { identity?: string } = {},
+  options: { identity?: string; ledger?: StackLedgerOptions } = {},
 ): Promise<ServiceStack> {
   const keys: EncryptionKey[] = [{ id: 'test-k1', key: randomBytes(32) }];
   const callbackSigningKey = deriveCallbackKey(keys[0]!.key);
   const dataConverter = createDataConverter(keys);
   const recordedEvents: SubscriptionEvent[] = [];
   const sandbox = await startSandbox({ port: 0 });
+  const ledger = options.ledger ? await openStackLedger(options.ledger) : undefined;
+  const ledgerActivities = ledger
+    ? createLedgerActivities({
+        ledger: ledger.store,
+        ...(ledger.dispatcher ? { onRecorded: () => ledger.dispatcher?.wake() } : {}),
+      })
+    : memoryLedgerActivities(recordedEvents);
+  if (ledger) {
+    const record = ledgerActivities.recordEvents;
+    ledgerActivities.recordEvents = async (input) => {
+      const result = await record(input);
+      recordedEvents.push(...input.events);
+      return result;
+    };
+  }
   const nativeConnection = await NativeConnection.connect({ address });
   const worker = await createSubscriptionWorker({
     connection: nativeConnection,
@@ -62,7 +94,7 @@ export async function startServiceStack(
       encryptionKeys: keys,
     }),
     dataConverter,
-    ledgerActivities: memoryLedgerActivities(recordedEvents),
+    ledgerActivities,
     workflowBundle: await workflowBundle(),
     ...(options.identity !== undefined ? { identity: options.identity } : {}),
   });
@@ -89,6 +121,7 @@ export async function startServiceStack(
     apiToken: API_TOKEN,
     callbackSigningKeys: [callbackSigningKey],
     log: () => {},
+    ...(ledger ? { ledger: ledger.store } : {}),
   });
   handler = app.fetch;
   const codecApp = createCodecApp({
@@ -114,6 +147,7 @@ export async function startServiceStack(
     taskQueue,
     worker,
     recordedEvents,
+    ...(ledger ? { ledger } : {}),
     api(path, init = {}) {
       return fetch(`${url}${path}`, {
         method: init.method ?? 'GET',
@@ -133,8 +167,26 @@ export async function startServiceStack(
       await connection.close();
       await nativeConnection.close();
       await sandbox.close();
+      await ledger?.dispatcher?.stop();
+      await ledger?.db.close();
     },
   };
+}
+
+async function openStackLedger(options: StackLedgerOptions) {
+  const db = await openLedgerDatabase(options.database, { migrate: true });
+  const hooks = options.webhooks;
+  const store = new LedgerStore(db.db, hooks?.urls ?? []);
+  const dispatcher = hooks
+    ? new WebhookDispatcher({
+        db: db.db,
+        secret: parseWebhookSecret(hooks.secret),
+        ...(hooks.policy ? { policy: hooks.policy } : {}),
+        pollMs: hooks.pollMs ?? 200,
+      })
+    : undefined;
+  dispatcher?.start();
+  return { db, store, ...(dispatcher ? { dispatcher } : {}) };
 }
 
 /** Polls `fn` until it returns a truthy value or `timeoutMs` passes. */
