@@ -2,6 +2,7 @@ import { expect, it } from 'vitest';
 import {
   orderIdOf,
   paymentsOf,
+  recordHistory,
   skipUntil,
   startActiveSubscription,
   state,
@@ -97,5 +98,7 @@ it('an unresolved outcome is visible in the state while LINE Pay keeps failing, 
     200,
   );
   expect(v.charges.filter((c) => c.cycle === 1).map((c) => c.recovered)).toEqual([true]);
+  // The workflow-level lookup loop (backoff timers, lookups, a resend) for the replay test.
+  await recordHistory(handle, 'lookup-loop');
   expect(paymentsOf(t.h, input.subscriptionId).filter((e) => e.orderId.includes(`${v0.instanceId}-c1`))).toHaveLength(1);
 });

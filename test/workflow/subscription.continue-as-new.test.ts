@@ -2,6 +2,7 @@ import { expect, it } from 'vitest';
 import {
   orderIdOf,
   paymentsOf,
+  recordHistory,
   startActiveSubscription,
   state,
   subscriptionInput,
@@ -32,6 +33,9 @@ it('continue-as-new carries the state and the calendar; orderIds stay per cycle'
   const firstHistory = await t.env.client.workflow.getHandle(handle.workflowId, firstRun).fetchHistory();
   const lastEvent = firstHistory.events!.at(-1)!;
   expect(lastEvent.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
+  // Both ends of a continue-as-new for the replay test: the run that hands over, and one that received.
+  await recordHistory(t.env.client.workflow.getHandle(handle.workflowId, firstRun), 'continue-as-new-first-run');
+  await recordHistory(handle, 'continue-as-new-last-run');
   expect(paymentsOf(t.h, input.subscriptionId).map((e) => e.orderId)).toEqual(
     [0, 1, 2, 3, 4, 5, 6, 7].map((c) => orderIdOf(v0, c)),
   );
