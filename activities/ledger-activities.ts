@@ -7,15 +7,14 @@ import {
   reconcilePage,
 } from '../ledger/reconciliation.js';
 import type { SubscriptionActivities } from '../workflows/activity-contract.js';
+import { ACTIVITY_FAILURE_TYPES } from '../workflows/failure-types.js';
 import type { ReconciliationActivities } from '../workflows/reconciliation.js';
 import type { RecordEventsInput } from '../workflows/subscription-event.js';
 
 /** Failure types the ledger activities throw (the workflow retries the first, forever, in the background). */
 export const LEDGER_FAILURE_TYPES = {
-  /** The database is down or refused the write: retry; the events are safe in the workflow's outbox. */
-  unavailable: 'LedgerUnavailable',
-  /** An event the ledger cannot store as sent (bad shape, a sequence taken by another id): a bug upstream. */
-  invalidEvent: 'LedgerInvalidEvent',
+  unavailable: ACTIVITY_FAILURE_TYPES.ledgerUnavailable,
+  invalidEvent: ACTIVITY_FAILURE_TYPES.ledgerInvalidEvent,
 } as const;
 
 export interface LedgerActivityDeps {

@@ -12,6 +12,10 @@ export const ACTIVITY_FAILURE_TYPES = {
   regKeyVault: 'RegKeyVaultMismatch',
   /** LINE Pay could not be reached or answered ambiguously in a call that is safe to repeat. */
   transient: 'LinePayTransient',
+  /** The ledger database is down: retried; the events wait in the workflow's outbox. */
+  ledgerUnavailable: 'LedgerUnavailable',
+  /** The ledger refused an event as sent (bad shape, a sequence taken by another id): a bug upstream. */
+  ledgerInvalidEvent: 'LedgerInvalidEvent',
 } as const;
 export type ActivityFailureType = (typeof ACTIVITY_FAILURE_TYPES)[keyof typeof ACTIVITY_FAILURE_TYPES];
 

@@ -19,7 +19,7 @@ import {
 } from '@temporalio/workflow';
 import type { SubscriptionActivities } from './activity-contract.js';
 import { applySettleCharge } from './charge-outcome.js';
-import { REJECTION_TYPES } from './failure-types.js';
+import { ACTIVITY_FAILURE_TYPES, REJECTION_TYPES } from './failure-types.js';
 import {
   type CancelResult,
   type ConfirmResult,
@@ -73,6 +73,7 @@ import {
 import {
   appliedResult,
   DEFAULT_LIMITS,
+  flagAttention,
   initialState,
   iso,
   isTerminal,
@@ -300,7 +301,13 @@ export async function subscriptionWorkflow(
       } catch (err) {
         if (!(err instanceof ActivityFailure)) throw err;
         pumpIdle = true;
-        await sleep('1m');
+        // The ledger refusing an event is a bug for an operator; the events stay in the outbox.
+        const refused =
+          err.cause instanceof ApplicationFailure &&
+          err.cause.type === ACTIVITY_FAILURE_TYPES.ledgerInvalidEvent;
+        if (refused)
+          flagAttention(state, 'blocked', `the ledger refused events: ${err.cause?.message ?? ''}`, now());
+        await sleep(refused ? '1h' : '1m');
       }
       pumpIdle = true;
     }

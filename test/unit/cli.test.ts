@@ -117,6 +117,7 @@ describe('parseCli', () => {
 
 const view: SubscriptionView = {
   subscriptionId: 'sub-1',
+  instanceId: '0a1b2c3d',
   customerId: 'c1',
   status: 'active',
   plan: {

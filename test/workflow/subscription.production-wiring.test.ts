@@ -20,7 +20,6 @@ import {
 const t = useSubscriptionHarness('production-wiring', { production: true });
 
 const DAY = 86_400_000;
-const operator = { kind: 'operator' as const, id: 'ops' };
 
 it('runs on the production worker: payloads in history are encrypted, billing works', async () => {
   const input = subscriptionInput({ interval: 'P1M', productName: 'Secret Plan 秘密' });
@@ -173,7 +172,8 @@ async function countRuns(workflowId: string, firstRunId: string): Promise<number
   let runId: string | undefined = firstRunId;
   while (runId !== undefined) {
     n += 1;
-    const events = (await t.env.client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? [];
+    const history = await t.env.client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const events: NonNullable<typeof history.events> = history.events ?? [];
     const next: string | null | undefined =
       events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
     runId = next ?? undefined;
