@@ -2,7 +2,7 @@
  * `npm run demo`: the whole product on one machine, nothing external. Starts (or reuses) the Temporal
  * dev server with a persistent SQLite file and the Web UI, the LINE Pay sandbox, the worker and the HTTP
  * service; creates a subscription billed every 30 seconds; prints the payment URL, the Web UI link and
- * every charge as it happens. Ctrl-C stops what it started.
+ * every charge as it happens, and every signed webhook its local receiver gets. Ctrl-C stops what it started.
  *
  * Env: DEMO_AUTO_APPROVE=1 (approve through the sandbox instead of a browser), DEMO_MAX_CHARGES=n
  * (exit after n charges: CI smoke), DEMO_INTERVAL (default PT30S), PAYLOAD_ENCRYPTION_KEY (else one
@@ -11,9 +11,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
+import { createServer, type Server } from 'node:http';
+import { type AddressInfo, createConnection } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Webhook } from 'standardwebhooks';
 import { type RunningSandbox, startSandbox } from '../sandbox/index.js';
 import type { SubscriptionView } from '../workflows/messages.js';
 import { temporalCliPath } from './temporal-binaries.js';
@@ -28,12 +30,15 @@ const SANDBOX_PORT = Number(process.env.DEMO_SANDBOX_PORT ?? 4000);
 const HTTP_URL = `http://127.0.0.1:${HTTP_PORT}`;
 /** The codec server listens apart from the public callbacks, on loopback. */
 const CODEC_PORT = Number(process.env.DEMO_CODEC_PORT ?? HTTP_PORT + 1);
+/** The merchant's webhook endpoint, played by this process. */
+const WEBHOOK_PORT = Number(process.env.DEMO_WEBHOOK_PORT ?? HTTP_PORT + 2);
 const INTERVAL = process.env.DEMO_INTERVAL ?? 'PT30S';
 const AUTO_APPROVE = process.env.DEMO_AUTO_APPROVE === '1' || process.env.DEMO_AUTO_APPROVE === 'true';
 const MAX_CHARGES = process.env.DEMO_MAX_CHARGES ? Number(process.env.DEMO_MAX_CHARGES) : undefined;
 
 const children: { name: string; proc: ChildProcess }[] = [];
 let sandbox: RunningSandbox | undefined;
+let receiver: Server | undefined;
 let stopping = false;
 
 const say = (text: string) => console.log(`\x1b[1m[demo]\x1b[0m ${text}`);
@@ -117,6 +122,8 @@ async function shutdown(code: number): Promise<never> {
     }
   }
   await sandbox?.close();
+  receiver?.closeAllConnections();
+  receiver?.close();
   process.exit(code);
 }
 
@@ -152,6 +159,57 @@ async function cancelEarlierDemoSubscriptions(apiToken: string): Promise<void> {
   );
 }
 
+interface ReceivedEvent {
+  id: string;
+  type: string;
+  subscriptionId: string;
+  sequence: number;
+  data: Record<string, unknown>;
+}
+
+/**
+ * A merchant backend in a few lines: verify with `standardwebhooks`, answer 2xx, print. A request that
+ * does not verify gets 400 (the dispatcher retries it, as it would for a real endpoint).
+ */
+async function startWebhookReceiver(secret: string, onEvent: (e: ReceivedEvent) => void): Promise<string> {
+  const wh = new Webhook(secret);
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      try {
+        const event = wh.verify(Buffer.concat(chunks).toString('utf8'), {
+          'webhook-id': String(req.headers['webhook-id'] ?? ''),
+          'webhook-timestamp': String(req.headers['webhook-timestamp'] ?? ''),
+          'webhook-signature': String(req.headers['webhook-signature'] ?? ''),
+        }) as ReceivedEvent;
+        res.writeHead(204).end();
+        onEvent(event);
+      } catch (err) {
+        say(`webhook rejected: ${err instanceof Error ? err.message : String(err)}`);
+        res.writeHead(400).end('signature does not verify');
+      }
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(WEBHOOK_PORT, '127.0.0.1', resolve);
+  });
+  receiver = server;
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks/linepay-subscriptions`;
+}
+
+function describeEvent(e: ReceivedEvent): string {
+  const d = e.data;
+  if (e.type.startsWith('charge.')) {
+    return `cycle ${d.cycle} · ${d.amount} ${d.currency} · transaction ${d.transactionId ?? '-'} · order ${d.orderId}${d.returnCode && d.returnCode !== '0000' ? ` · code ${d.returnCode}` : ''}`;
+  }
+  return Object.entries(d)
+    .slice(0, 4)
+    .map(([k, v]) => `${k} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .join(' · ');
+}
+
 async function main(): Promise<void> {
   process.once('SIGINT', () => void shutdown(0));
   process.once('SIGTERM', () => void shutdown(0));
@@ -163,6 +221,18 @@ async function main(): Promise<void> {
   const apiToken =
     process.env.API_TOKEN ?? persistedSecret('api-token', () => randomBytes(24).toString('base64url'));
   const codecEndpoint = `http://127.0.0.1:${CODEC_PORT}/codec`;
+  // Kept in .demo/ like the other secrets: deliveries still queued from an earlier run verify too.
+  const webhookSecret =
+    process.env.WEBHOOK_SECRET ??
+    persistedSecret('webhook-secret', () => `whsec_${randomBytes(32).toString('base64')}`);
+  const webhooks: ReceivedEvent[] = [];
+  let currentSubscription = '';
+  const webhookUrl = await startWebhookReceiver(webhookSecret, (e) => {
+    webhooks.push(e);
+    const earlier = e.subscriptionId === currentSubscription ? '' : ` (${e.subscriptionId}, an earlier demo)`;
+    say(`\x1b[35mwebhook #${e.sequence}\x1b[0m ${e.type}${earlier} · ${describeEvent(e)}`);
+  });
+  say(`webhook receiver on ${webhookUrl} (verifies with standardwebhooks)`);
 
   // 1. Temporal dev server (reused when something already answers on 7233).
   if (await portAnswers(TEMPORAL_HOST, TEMPORAL_PORT)) {
@@ -228,6 +298,8 @@ async function main(): Promise<void> {
     LINEPAY_CHANNEL_SECRET: sandbox.channelSecret,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'WARN',
     METRICS_BIND_ADDRESS: process.env.METRICS_BIND_ADDRESS ?? '127.0.0.1:9464',
+    WEBHOOK_URLS: webhookUrl,
+    WEBHOOK_SECRET: webhookSecret,
   });
   start('http', tsx, ['client/http/server.ts'], {
     ...common,
@@ -249,6 +321,7 @@ async function main(): Promise<void> {
 
   // 4. A subscription billed every 30 seconds.
   const subscriptionId = `demo-${randomUUID().slice(0, 8)}`;
+  currentSubscription = subscriptionId;
   const created = (await api('/subscriptions', apiToken, {
     method: 'POST',
     body: {
@@ -305,6 +378,17 @@ async function main(): Promise<void> {
       seenCharges = view.charges.length;
       if (MAX_CHARGES !== undefined && seenCharges >= MAX_CHARGES) {
         say(`${seenCharges} charge(s) seen; DEMO_MAX_CHARGES reached`);
+        // Webhooks follow billing, never hold it up: give them a moment, then say whether they came.
+        const paidHooks = () =>
+          webhooks.filter((e) => e.subscriptionId === subscriptionId && e.type === 'charge.succeeded').length;
+        const deadline = Date.now() + 30_000;
+        while (paidHooks() < seenCharges && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 250));
+        if (paidHooks() < seenCharges) {
+          say(`only ${paidHooks()} of ${seenCharges} charge.succeeded webhooks arrived within 30 s`);
+          await shutdown(1);
+        }
+        say(`${paidHooks()} charge.succeeded webhook(s) received and verified`);
         await shutdown(0);
       }
     }
