@@ -11,8 +11,11 @@ import { eventually, type ServiceStack, startServiceStack } from '../helpers/ser
 import { postgresBinDir, startPostgresServer } from '../ledger/helpers/postgres-server.js';
 import { startReceiver } from '../ledger/helpers/receiver.js';
 
-/** The delivery whose first 3 attempts the receiver refuses (a mid-life event: a recurring charge). */
-const FLAKY_SEQUENCE = 4;
+/**
+ * The delivery whose first 3 attempts the receiver refuses: the decline (charge.failed), which the
+ * workflow follows at once with subscription.past_due, so the next event waits behind the refused one.
+ */
+const FLAKY_SEQUENCE = 6;
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
@@ -44,24 +47,28 @@ if (postgresBinDir() || process.env.CI) {
 describe.each(backends)('a subscription life through the ledger and webhooks ($name)', (backend) => {
   it('is delivered in sequence order, signed, and a refused event comes again before the next', async () => {
     const secret = `whsec_${randomBytes(32).toString('base64')}`;
-    const receiver = await startReceiver(secret, ({ sequence, attempt }) =>
-      sequence === FLAKY_SEQUENCE && attempt <= 3 ? 500 : 204,
-    );
+    let stackRef: ServiceStack | undefined;
+    /** Whether the next event was already in the ledger when the refused one finally went through. */
+    let nextWasWaiting = false;
+    const receiver = await startReceiver(secret, ({ sequence, attempt }) => {
+      if (sequence !== FLAKY_SEQUENCE) return 204;
+      if (attempt <= 3) return 500;
+      nextWasWaiting = !!stackRef?.recordedEvents.some((e) => e.sequence === FLAKY_SEQUENCE + 1);
+      return 204;
+    });
     cleanups.push(() => receiver.close());
-    const stack: ServiceStack = await startServiceStack(
-      inject('temporalAddress'),
-      `ledger-webhooks-${randomUUID()}`,
-      {
-        ledger: {
-          database: await backend.open(),
-          webhooks: {
-            urls: [receiver.url],
-            secret,
-            policy: { initialDelayMs: 300, factor: 2, maxDelayMs: 2_000, retryForMs: 120_000, jitter: 0 },
-          },
+    const stack = await startServiceStack(inject('temporalAddress'), `ledger-webhooks-${randomUUID()}`, {
+      ledger: {
+        database: await backend.open(),
+        webhooks: {
+          urls: [receiver.url],
+          secret,
+          // 1 s, 2 s, 4 s: the next event is recorded long before the 4th attempt.
+          policy: { initialDelayMs: 1_000, factor: 2, maxDelayMs: 4_000, retryForMs: 120_000, jitter: 0 },
         },
       },
-    );
+    });
+    stackRef = stack;
     cleanups.push(() => stack.close());
 
     const id = `hooks-${randomUUID().slice(0, 8)}`;
@@ -129,6 +136,8 @@ describe.each(backends)('a subscription life through the ledger and webhooks ($n
       expect(mine[i]!.sequence).toBeGreaterThanOrEqual(mine[i - 1]!.sequence);
     const flaky = mine.filter((r) => r.sequence === FLAKY_SEQUENCE);
     expect(flaky.map((r) => r.answered)).toEqual([500, 500, 500, 204]);
+    expect(flaky[0]!.type).toBe('charge.failed');
+    expect(nextWasWaiting).toBe(true);
     expect(new Set(flaky.map((r) => JSON.stringify(r.body))).size).toBe(1);
     const deliveries = (await (await stack.api(`/events/${flaky[0]!.id}/deliveries`)).json()) as {
       deliveries: { status: string; attempts: number }[];
