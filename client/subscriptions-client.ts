@@ -79,6 +79,8 @@ export interface CreateSubscriptionRequest {
   currency: Currency;
   interval: string;
   billingAnchor?: string;
+  /** Local hours in which this subscription's charges run (`{ start: '00:00', end: '06:00' }`). */
+  billingWindow?: { start: string; end: string };
   timeZone?: string;
   maxCycles?: number;
 }
@@ -176,6 +178,7 @@ export function requestFingerprint(input: ReturnType<typeof normalizeSubscriptio
     interval: input.interval,
     timeZone: input.timeZone,
     billingAnchor: input.billingAnchor ?? null,
+    billingWindow: input.billingWindow ?? null,
     maxCycles: input.maxCycles ?? null,
   };
   return createHash('sha256').update(canonicalJson(fields)).digest('hex');

@@ -1,4 +1,5 @@
 import { parseInterval } from './billing-calendar.js';
+import { type BillingWindow, BillingWindowError, parseBillingWindow } from './billing-window.js';
 import { parseDuration } from './duration.js';
 
 /** Currencies LINE Pay v3 accepts today (JPY is retired). Amounts are integers in the currency's unit. */
@@ -68,6 +69,11 @@ export interface SubscriptionInput {
   interval: string;
   /** ISO-8601 instant of the first recurring charge; default: one interval after approval. */
   billingAnchor?: string;
+  /**
+   * Local hours in which charges run, e.g. `{ start: '00:00', end: '06:00' }`: each subscription gets a
+   * fixed slot inside it (by a hash of its id), which spreads a month-start burst. Daily or longer intervals.
+   */
+  billingWindow?: BillingWindow;
   timeZone?: string;
   /** Fixed-term plans: total number of paid cycles, the approval payment included. */
   maxCycles?: number;
@@ -88,8 +94,11 @@ export interface SubscriptionInput {
 
 /** Input with every default filled in: what the workflow actually runs on. */
 export interface NormalizedSubscriptionInput
-  extends Required<Omit<SubscriptionInput, 'billingAnchor' | 'maxCycles' | 'actor' | 'requestFingerprint'>> {
+  extends Required<
+    Omit<SubscriptionInput, 'billingAnchor' | 'billingWindow' | 'maxCycles' | 'actor' | 'requestFingerprint'>
+  > {
   billingAnchor?: string;
+  billingWindow?: BillingWindow;
   maxCycles?: number;
   actor: Actor;
   requestFingerprint: string;
@@ -292,6 +301,18 @@ export function normalizeSubscriptionInput(
   };
   if (raw.billingAnchor !== undefined) out.billingAnchor = new Date(raw.billingAnchor).toISOString();
   if (raw.maxCycles !== undefined) out.maxCycles = raw.maxCycles;
+  if (raw.billingWindow !== undefined) {
+    const w = raw.billingWindow;
+    try {
+      parseBillingWindow(w);
+    } catch (err) {
+      if (err instanceof BillingWindowError) fail('billingWindow', err.message);
+      throw err;
+    }
+    if (interval.months === 0 && interval.days === 0 && interval.ms < ONE_DAY_MS)
+      fail('billingWindow', 'needs an interval of a day or longer');
+    out.billingWindow = { start: w.start, end: w.end };
+  }
   return out;
 }
 

@@ -20,11 +20,11 @@ import type {
   RetryNowResult,
   SettleChargeInput,
 } from './messages.js';
-import type { Actor } from './subscription-input.js';
+import { type Actor, checkAmount, SubscriptionInputError } from './subscription-input.js';
 import {
   appliedResult,
   awaitingApproval,
-  dueAtIso,
+  chargeAtIso,
   emit,
   iso,
   isTerminal,
@@ -36,8 +36,6 @@ import {
   type SubscriptionState,
   transition,
 } from './subscription-state.js';
-
-const MAX_AMOUNT = 100_000_000;
 
 function reject(type: string, message: string): never {
   throw ApplicationFailure.create({ type, message, nonRetryable: true });
@@ -190,7 +188,7 @@ export function acceptCancel(state: SubscriptionState, input: CancelInput, now: 
     // With the current cycle's charge under way, the period that ends is the one it pays for.
     state.cancelAt =
       state.charge !== undefined && state.calendar
-        ? dueAtIso(state, state.cycle + 1)
+        ? chargeAtIso(state, state.cycle + 1)
         : (state.nextChargeAt ?? iso(now));
     state.cancelAtRequest = { actor: input.actor, reason };
     transition(state, state.status, input.actor, `cancel at period end (${state.cancelAt}): ${reason}`, now);
@@ -281,11 +279,13 @@ export function validateChangePlan(state: SubscriptionState, input: ChangePlanIn
   if (input.amount === undefined && input.productName === undefined) {
     reject(REJECTION_TYPES.invalidRequest, 'give amount, productName or both');
   }
-  if (
-    input.amount !== undefined &&
-    (!Number.isSafeInteger(input.amount) || input.amount <= 0 || input.amount > MAX_AMOUNT)
-  ) {
-    reject(REJECTION_TYPES.invalidRequest, "amount must be a positive integer in the currency's unit");
+  if (input.amount !== undefined) {
+    try {
+      checkAmount(input.amount, state.plan.currency, state.input.limits);
+    } catch (err) {
+      if (err instanceof SubscriptionInputError) reject(REJECTION_TYPES.invalidRequest, err.message);
+      throw err;
+    }
   }
   if (
     input.productName !== undefined &&
@@ -318,7 +318,7 @@ export function applyChangePlan(
     effectiveCycle,
     ...(needsConsent ? { needsConsent: true } : {}),
   };
-  const effectiveAt = state.calendar ? dueAtIso(state, effectiveCycle) : undefined;
+  const effectiveAt = state.calendar ? chargeAtIso(state, effectiveCycle) : undefined;
   const consent = needsConsent ? '; needs the customer’s re-approval' : '';
   transition(
     state,

@@ -5,6 +5,7 @@
  * Unit-testable without Temporal.
  */
 import { type BillingCalendar, dueAt, firstCycleDueAtOrAfter, parseInterval } from './billing-calendar.js';
+import { billingWindowInstant } from './billing-window.js';
 import { parseDuration } from './duration.js';
 import type {
   AuditEntry,
@@ -279,6 +280,16 @@ export function dueAtIso(state: SubscriptionState, cycle: number): string {
   return iso(dueAt(calendarOf(state), cycle));
 }
 
+/** When a cycle is charged: its due instant, moved into the subscription's slot of its billing window. */
+export function chargeAtIso(state: SubscriptionState, cycle: number): string {
+  const due = dueAt(calendarOf(state), cycle);
+  const w = state.input.billingWindow;
+  if (w === undefined) return iso(due);
+  return iso(
+    billingWindowInstant(due, state.input.timeZone, w, `${state.input.subscriptionId}:${state.instanceId}`),
+  );
+}
+
 /**
  * Starts the calendar at approval. Without a billing anchor, cycle 0 is the approval payment and
  * cycle n falls due at approval + n × interval. With one, cycle 1 falls due at the anchor; cycles whose
@@ -292,7 +303,7 @@ export function startCalendar(state: SubscriptionState, approvedAt: number): voi
     state.calendar = { anchor: state.input.billingAnchor, firstCycle: 1 };
     state.cycle = firstCycleDueAtOrAfter(calendarOf(state), approvedAt + 1, 1);
   }
-  state.nextChargeAt = dueAtIso(state, state.cycle);
+  state.nextChargeAt = chargeAtIso(state, state.cycle);
 }
 
 export function recordCharge(state: SubscriptionState, charge: ChargeRecord, now: number): void {
@@ -325,7 +336,7 @@ export function advanceCycle(state: SubscriptionState): void {
   state.dunning = undefined;
   state.reservationsForCycle = 0;
   state.requests.retryNow = undefined;
-  state.nextChargeAt = dueAtIso(state, state.cycle);
+  state.nextChargeAt = chargeAtIso(state, state.cycle);
 }
 
 export function hasReachedMaxCycles(state: SubscriptionState): boolean {
@@ -420,7 +431,7 @@ export function resumeCalendar(state: SubscriptionState, now: number): number[] 
   if (state.skippedCycles.length > MAX_SKIPPED_KEPT)
     state.skippedCycles.splice(0, state.skippedCycles.length - MAX_SKIPPED_KEPT);
   state.cycle = next;
-  state.nextChargeAt = dueAtIso(state, next);
+  state.nextChargeAt = chargeAtIso(state, next);
   state.pausedAt = undefined;
   state.resumeAt = undefined;
   return skipped;

@@ -153,6 +153,7 @@ export async function subscriptionWorkflow(
     options.carried ??
     initialState(input, instanceIdFrom(workflowInfo().firstExecutionRunId), now(), {
       ...DEFAULT_LIMITS,
+      planIncreaseConsentShare: input.limits.planIncreaseReapprovalShare,
       ...options.limits,
     });
   const canEvery = options.tuning?.continueAsNewEveryCycles ?? 12;

@@ -26,6 +26,10 @@ export const createSubscriptionBody = z.strictObject({
   currency: z.enum(CURRENCIES),
   interval: z.string().min(2).max(32).describe('ISO-8601 duration: P1M, P1Y, P1W, P1D, or PT30S for demos.'),
   billingAnchor: isoInstant.optional(),
+  billingWindow: z
+    .object({ start: z.string().regex(/^\d{2}:\d{2}$/), end: z.string().regex(/^\d{2}:\d{2}$/) })
+    .strict()
+    .optional(),
   timeZone: z.string().min(1).max(64).optional(),
   maxCycles: z.number().int().positive().max(10_000).optional(),
 });
