@@ -525,7 +525,7 @@ export function applyPriorLookups(
   const prior = state.priorLookup;
   state.priorLookup = undefined;
   if (state.charge) state.charge.priorsChecked = true;
-  if (!paid || paid.result.found !== true) return undefined;
+  if (paid?.result.found !== true) return undefined;
   const record: ChargeRecord = {
     cycle: prior?.cycle ?? state.cycle,
     orderId: paid.orderId,

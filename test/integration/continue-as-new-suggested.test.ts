@@ -4,15 +4,14 @@ import { devServerExecutable } from '../../scripts/temporal-binaries.js';
 import { cancelUpdate } from '../../workflows/messages.js';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes.js';
 import {
+  type Harness,
   orderIdOf,
   paymentsOf,
   startActiveSubscription,
   startHarness,
   state,
   subscriptionInput,
-  type Harness,
 } from '../helpers/subscription-harness.js';
-
 
 let env: TestWorkflowEnvironment;
 let h: Harness;

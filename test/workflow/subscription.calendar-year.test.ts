@@ -8,7 +8,6 @@ import {
   useSubscriptionHarness,
 } from '../helpers/subscription-harness.js';
 
-
 const t = useSubscriptionHarness('calendar-year');
 
 it('bills a year of months anchored on Jan 31 of a leap year: 12 charges on the right Taipei instants', async () => {

@@ -10,7 +10,6 @@ import {
   useSubscriptionHarness,
 } from '../helpers/subscription-harness.js';
 
-
 const t = useSubscriptionHarness('charge-recovery');
 
 it('LINE Pay commits the charge and drops the connection: one charge, recorded once, found by lookup', async () => {
@@ -60,7 +59,9 @@ it('a 5xx before commit is retried with the same orderId, and charges exactly on
   const cycle1 = v.charges.filter((c) => c.cycle === 1);
   expect(cycle1).toHaveLength(1);
   expect(cycle1[0]!.orderId).toBe(orderId);
-  expect(paymentsOf(t.h, input.subscriptionId).filter((e) => e.orderId.includes(`${v0.instanceId}-c1`))).toHaveLength(1);
+  expect(
+    paymentsOf(t.h, input.subscriptionId).filter((e) => e.orderId.includes(`${v0.instanceId}-c1`)),
+  ).toHaveLength(1);
   const attempts = t.h.sandbox.control
     .requests()
     .filter((r) => r.path.includes('/preapprovedPay/') && r.orderId === orderId);
@@ -100,5 +101,7 @@ it('an unresolved outcome is visible in the state while LINE Pay keeps failing, 
   expect(v.charges.filter((c) => c.cycle === 1).map((c) => c.recovered)).toEqual([true]);
   // The workflow-level lookup loop (backoff timers, lookups, a resend) for the replay test.
   await recordHistory(handle, 'lookup-loop');
-  expect(paymentsOf(t.h, input.subscriptionId).filter((e) => e.orderId.includes(`${v0.instanceId}-c1`))).toHaveLength(1);
+  expect(
+    paymentsOf(t.h, input.subscriptionId).filter((e) => e.orderId.includes(`${v0.instanceId}-c1`)),
+  ).toHaveLength(1);
 });

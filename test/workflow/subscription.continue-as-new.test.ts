@@ -9,7 +9,6 @@ import {
   useSubscriptionHarness,
 } from '../helpers/subscription-harness.js';
 
-
 const t = useSubscriptionHarness('continue-as-new');
 
 it('continue-as-new carries the state and the calendar; orderIds stay per cycle', async () => {
@@ -34,7 +33,10 @@ it('continue-as-new carries the state and the calendar; orderIds stay per cycle'
   const lastEvent = firstHistory.events!.at(-1)!;
   expect(lastEvent.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
   // Both ends of a continue-as-new for the replay test: the run that hands over, and one that received.
-  await recordHistory(t.env.client.workflow.getHandle(handle.workflowId, firstRun), 'continue-as-new-first-run');
+  await recordHistory(
+    t.env.client.workflow.getHandle(handle.workflowId, firstRun),
+    'continue-as-new-first-run',
+  );
   await recordHistory(handle, 'continue-as-new-last-run');
   expect(paymentsOf(t.h, input.subscriptionId).map((e) => e.orderId)).toEqual(
     [0, 1, 2, 3, 4, 5, 6, 7].map((c) => orderIdOf(v0, c)),

@@ -52,7 +52,9 @@ it('runs a full lifecycle and keeps every cycle charged exactly once', async () 
   const final = await handle.result();
 
   expect(final.status).toBe('canceled');
-  expect(final.charges.map((c) => [c.cycle, c.amount, c.orderId.slice(`${sid}-${v0.instanceId}`.length)])).toEqual([
+  expect(
+    final.charges.map((c) => [c.cycle, c.amount, c.orderId.slice(`${sid}-${v0.instanceId}`.length)]),
+  ).toEqual([
     [0, 777, '-c0'],
     [1, 777, '-c1'],
     [2, 777, '-c2-a1'],

@@ -12,7 +12,6 @@ import {
   useSubscriptionHarness,
 } from '../helpers/subscription-harness.js';
 
-
 const t = useSubscriptionHarness('reapproval');
 
 function activeKeys(): string[] {
@@ -63,9 +62,7 @@ it('regKey dies mid-life: re-approval for the overdue cycle, then billing contin
     [1, 'reapproval'],
     [2, 'recurring'],
   ]);
-  const cycle2 = paymentsOf(t.h, input.subscriptionId).find(
-    (e) => e.orderId === orderIdOf(v0, 2),
-  )!;
+  const cycle2 = paymentsOf(t.h, input.subscriptionId).find((e) => e.orderId === orderIdOf(v0, 2))!;
   expect(cycle2.regKey).toBe(`${newKey.slice(0, 2)}…${newKey.slice(-4)}`);
   expect(paymentsOf(t.h, input.subscriptionId)).toHaveLength(3);
   await handle.executeUpdate(cancelUpdate, {
