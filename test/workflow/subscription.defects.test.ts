@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   cancelUpdate,
+  changePlanUpdate,
   confirmUpdate,
   paymentLinkUpdate,
   retryNowUpdate,
@@ -317,3 +318,68 @@ describe('issue 8 defects', () => {
     expect(v.dunning?.declines).toBe(1);
   });
 });
+
+describe('issue 12, workflow side', () => {
+  it('carried state is refused on a start that is not a continue-as-new', async () => {
+    const input = subscriptionInput({ interval: 'P1M' });
+    const live = await startActiveSubscription(t.h, input);
+    const copied = await t.env.client.workflow
+      .execute('subscriptionWorkflow', {
+        taskQueue: t.h.taskQueue,
+        workflowId: `copy-${input.subscriptionId}`,
+        // Someone with namespace write access replays a live subscription's state under a new workflow.
+        args: [
+          { ...input, subscriptionId: `copy-${input.subscriptionId}`.slice(0, 64) },
+          { carried: await carriedOf(live) },
+        ],
+      })
+      .catch((e: unknown) => e as Error);
+    expect(copied).toBeInstanceOf(Error);
+    expect(String((copied as { cause?: { message?: string } }).cause?.message)).toMatch(/carried state/);
+    expect(chargeAttemptsOf(t.h, `copy-${input.subscriptionId}`.slice(0, 64))).toHaveLength(0);
+  });
+
+  it('a plan increase above the consent share goes through re-approval at its cycle', async () => {
+    const input = subscriptionInput({ interval: 'P1M', amount: 1000 });
+    const handle = await startActiveSubscription(t.h, input);
+    const v0 = await state(handle);
+    await handle.executeUpdate(changePlanUpdate, { args: [{ actor: merchant, amount: 1500 }] });
+    const re = await skipUntil(
+      t.h,
+      handle,
+      (s) => s.status === 'reapproval_required' && s.reservation !== undefined,
+    );
+    expect(re.reservation!.amount).toBe(1500);
+    expect(chargeAttemptsOf(t.h, input.subscriptionId)).toHaveLength(0);
+    // The old regKey is gone before the customer is asked for the new amount.
+    expect(sandboxRegKey(t.h, v0.regKeyMasked).status).toBe('EXPIRED');
+    const { redirectUrl } = t.h.sandbox.control.approve(re.reservation!.transactionId);
+    const url = new URL(redirectUrl);
+    const ok = await handle.executeUpdate(confirmUpdate, {
+      args: [
+        { transactionId: url.searchParams.get('transactionId')!, orderId: url.searchParams.get('orderId')! },
+      ],
+    });
+    expect(ok.status).toBe('active');
+    expect(ok.charge).toMatchObject({ cycle: 1, amount: 1500 });
+  });
+
+  it('a Request LINE Pay refuses for good ends the approval with a clear status, not a failed run', async () => {
+    const input = subscriptionInput({ amount: 1178 });
+    t.h.sandbox.control.addFault({
+      api: 'request',
+      match: { amount: 1178 },
+      action: { kind: 'return_code', code: '1178' },
+    });
+    const handle = await startSubscription(t.h, input);
+    const final = await handle.result();
+    expect(final.status).toBe('approval_expired');
+    expect(final.audit.at(-1)!.reason).toMatch(/refused the payment request/);
+  });
+});
+
+/** What an attacker with namespace write access and the payload key could copy: a live state's parts. */
+async function carriedOf(handle: Awaited<ReturnType<typeof startActiveSubscription>>) {
+  const v = await state(handle);
+  return { ...v, input: { subscriptionId: v.subscriptionId }, instanceId: v.instanceId } as never;
+}
