@@ -310,6 +310,11 @@ const workerEnv = (taskQueue: string, mode: 'subscription' | 'bare', bundle: str
   PAYLOAD_ENCRYPTION_KEY_ID: 'bench',
   BURST_MODE: mode,
   BURST_BUNDLE_PATH: bundle,
+  LINEPAY_ENV: 'sandbox',
+  // The ledger: DATABASE_URL when given (PostgreSQL), else an embedded PGlite of the bench's own.
+  ...(process.env.DATABASE_URL
+    ? { DATABASE_URL: process.env.DATABASE_URL }
+    : { DATA_DIR: path.join(scratch, 'ledger') }),
 });
 
 async function bundleTo(file: string, workflowsPath: string): Promise<string> {
@@ -344,6 +349,8 @@ try {
     apiToken: API_TOKEN,
     // The worker derives the same key from the payload key when CALLBACK_SIGNING_KEY is unset.
     callbackSigningKeys: [deriveCallbackKey(key)],
+    // Every approval comes from this one process's address.
+    callbackRateLimit: { perIp: 1_000_000, perSubscription: 100 },
     log: () => {},
   }).fetch;
 

@@ -8,6 +8,7 @@
  */
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createDataConverter } from '../../client/temporal/data-converter.js';
+import { startWorkerLedger } from '../../ledger/worker-ledger.js';
 import { readWorkerConfig } from '../../worker/config.js';
 import { buildActivityDeps, createSubscriptionWorker } from '../../worker/create-worker.js';
 import type { BareActivities } from './bare-workflow.js';
@@ -32,13 +33,30 @@ const settings = {
     : {}),
 };
 
+// The product's worker writes the ledger and delivers webhooks as `npm run worker` does.
+const ledger =
+  mode === 'subscription'
+    ? await startWorkerLedger({
+        config: config.ledger,
+        linePay: config.linePay,
+        logger: Runtime.instance().logger,
+        metricMeter: Runtime.instance().metricMeter,
+      })
+    : undefined;
+
 const worker =
   mode === 'subscription'
     ? await createSubscriptionWorker({
         connection,
         namespace: config.temporal.namespace,
         taskQueue: config.temporal.taskQueue,
-        activityDeps: buildActivityDeps({ linePay: config.linePay, encryptionKeys: config.encryptionKeys }),
+        activityDeps: buildActivityDeps({
+          linePay: config.linePay,
+          encryptionKeys: config.encryptionKeys,
+          vaultKeys: config.vaultKeys,
+          callbackSigningKey: config.callbackSigningKey,
+        }),
+        ...(ledger ? { ledgerActivities: ledger.activities } : {}),
         dataConverter,
         workflowBundle: { codePath: bundlePath },
         shutdownGraceTime: '5s',
@@ -58,4 +76,5 @@ const worker =
 const running = worker.run();
 console.log(`READY ${JSON.stringify({ mode, pid: process.pid, ...settings })}`);
 await running;
+await ledger?.close();
 await connection.close();
