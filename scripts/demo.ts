@@ -277,7 +277,13 @@ async function main(): Promise<void> {
   }
 
   // 2. LINE Pay sandbox, in this process (its control API drives DEMO_AUTO_APPROVE).
-  sandbox = await startSandbox({ port: SANDBOX_PORT, merchantName: 'Demo Shop 示範商店' });
+  // A fresh seed per run: with the default one a new sandbox hands out the regKeys of the last run, and
+  // canceling an earlier run's subscription (below) would expire the new subscription's key (1193).
+  sandbox = await startSandbox({
+    port: SANDBOX_PORT,
+    merchantName: 'Demo Shop 示範商店',
+    seed: randomBytes(4).readUInt32LE(0),
+  });
   say(`LINE Pay sandbox on ${sandbox.url}`);
 
   const common = {
