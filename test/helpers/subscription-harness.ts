@@ -57,15 +57,8 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/**
- * A sandbox, a LINE Pay client on it and a worker on `env`, running until `close()`. `maxCachedWorkflows: 0`
- * for tests that restart the worker: the time-skipping server never hands a gone worker's sticky tasks on.
- */
-export async function startHarness(
-  env: TestWorkflowEnvironment,
-  taskQueue: string,
-  workerOptions: { maxCachedWorkflows?: number } = {},
-): Promise<Harness> {
+/** A sandbox, a LINE Pay client on it and a worker on `env`, running until `close()`. */
+export async function startHarness(env: TestWorkflowEnvironment, taskQueue: string): Promise<Harness> {
   const sandbox = await startSandbox({ port: 0 });
   const linePay = new LinePayClient({
     channelId: sandbox.channelId,
@@ -89,7 +82,6 @@ export async function startHarness(
       taskQueue,
       workflowBundle: await workflowBundle(),
       activities,
-      ...workerOptions,
     });
   let worker = await newWorker();
   let running = worker.run();
@@ -116,7 +108,11 @@ export async function startHarness(
 
 const restarters = new WeakMap<Harness, () => Promise<void>>();
 
-/** Shuts the worker of a `startHarness` harness down and starts a new one on its task queue (a deploy mid-run). */
+/**
+ * Shuts the worker of a `startHarness` harness down and starts a new one on its task queue (a deploy
+ * mid-run). Not on the time-skipping server: it keeps routing a workflow's tasks to the gone worker's
+ * sticky queue (no ResetStickyTaskQueue, no sticky timeout), so the workflow stalls.
+ */
 export async function restartWorker(h: Harness): Promise<void> {
   const restart = restarters.get(h);
   if (!restart) throw new Error('only a startHarness harness can restart its worker');
