@@ -5,7 +5,15 @@
  * Activity failures (LINE Pay unreachable or refusing our channel for long) become a blocked step
  * that waits on a timer; they never fail the run.
  */
-import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  proxyActivities,
+} from '@temporalio/workflow';
 import type { LookupResult, SubscriptionActivities } from './activity-contract.js';
 import {
   applyApprovalCancelChecked,
@@ -236,33 +244,50 @@ export async function performStep(ctx: StepContext, step: Step): Promise<void> {
       const c = state.charge!;
       const again = c.sent;
       c.sent = true;
+      // A cancel accepted while the charge activity runs or waits to retry stops it: nothing new is
+      // sent after a cancel. The attempt that may have left is then only looked up.
+      const scope = new CancellationScope();
+      let settled = false;
+      void condition(() => settled || state.requests.cancelNow !== undefined).then(() => {
+        if (!settled) scope.cancel();
+      });
       try {
-        const result = await billing.chargePreapproved.executeWithOptions(
-          {
-            startToCloseTimeout: '90s',
-            heartbeatTimeout: '10s',
-            summary: again
-              ? `Charge cycle ${c.cycle} again, same orderId (${c.orderId})`
-              : `Charge cycle ${c.cycle}: ${c.amount} ${c.currency} (${c.orderId})`,
-          },
-          [
+        const result = await scope.run(() =>
+          billing.chargePreapproved.executeWithOptions(
             {
-              owner,
-              sealedRegKey: state.sealedRegKey!,
-              orderId: c.orderId,
-              productName: c.productName,
-              amount: c.amount,
-              currency: c.currency,
+              startToCloseTimeout: '90s',
+              heartbeatTimeout: '10s',
+              cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+              summary: again
+                ? `Charge cycle ${c.cycle} again, same orderId (${c.orderId})`
+                : `Charge cycle ${c.cycle}: ${c.amount} ${c.currency} (${c.orderId})`,
             },
-          ],
+            [
+              {
+                owner,
+                sealedRegKey: state.sealedRegKey!,
+                orderId: c.orderId,
+                productName: c.productName,
+                amount: c.amount,
+                currency: c.currency,
+              },
+            ],
+          ),
         );
         applyChargeOutcome(state, result, now());
       } catch (err) {
+        if (isCancellation(err)) {
+          c.phase = 'unknown';
+          c.nextLookupAt = undefined;
+          return;
+        }
         if (!(err instanceof ActivityFailure)) throw err;
         // The request may have left: from here on only a lookup or the same orderId settles it.
         c.phase = 'unknown';
         c.nextLookupAt = undefined;
         applyBlocked(state, 'charge', failureMessage(err), now());
+      } finally {
+        settled = true;
       }
       return;
     }
