@@ -429,9 +429,15 @@ describe('validateResume / validateChangePlan / validateRetryNow', () => {
     }
     const s = active();
     expect(() => validateChangePlan(s, { actor: merchant, productName: 'Plus' })).not.toThrow();
+    // The subscription's per-currency limit (TWD 500,000 by default) holds for plan changes too.
     expect(() =>
-      validateChangePlan(s, { actor: merchant, amount: 100_000_000, productName: 'p'.repeat(4000) }),
+      validateChangePlan(s, { actor: merchant, amount: 500_000, productName: 'p'.repeat(4000) }),
     ).not.toThrow();
+    expectRejected(
+      () => validateChangePlan(s, { actor: merchant, amount: 500_001 }),
+      REJECTION_TYPES.invalidRequest,
+      'amount: must be at most 500000 TWD',
+    );
     expectRejected(
       () => validateChangePlan(s, { amount: 1 } as never),
       REJECTION_TYPES.invalidRequest,
@@ -452,11 +458,11 @@ describe('validateResume / validateChangePlan / validateRetryNow', () => {
       REJECTION_TYPES.invalidRequest,
       'give amount, productName or both',
     );
-    for (const amount of [0, -5, 1.5, 100_000_001, Number.NaN, '590']) {
+    for (const amount of [0, -5, 1.5, Number.NaN, '590']) {
       expectRejected(
         () => validateChangePlan(s, { actor: merchant, amount } as never),
         REJECTION_TYPES.invalidRequest,
-        "amount must be a positive integer in the currency's unit",
+        "amount: must be a positive integer in the currency's unit",
       );
     }
     for (const productName of ['', '   ', 'p'.repeat(4001), 42]) {
