@@ -144,15 +144,13 @@ export function applyConfirmNotApproved(
 export function applyConfirmRejected(
   state: SubscriptionState,
   result: Extract<ConfirmApprovalResult, { outcome: 'rejected' }> | { outcome: 'failed'; message: string },
-  now: number,
+  _now: number,
 ): void {
-  const req = state.requests.confirm!;
-  const r = req.reservation;
+  // The confirm request stays pending: its answer goes out with the refund.
+  const r = state.requests.confirm!.reservation;
   const code = result.outcome === 'rejected' ? (result.returnCode ?? result.category) : 'no answer';
   state.refundDue = { orderId: r.orderId, amount: r.amount, currency: r.currency };
-  state.requests.confirm = { ...req };
   state.confirmFailure = `LINE Pay refused the confirmation (${code}): ${result.message}`;
-  void now;
 }
 
 /** After the refund step: the confirm's answer, and where the subscription goes. */
