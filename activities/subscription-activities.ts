@@ -26,6 +26,7 @@ import {
   paidAmount,
   paymentMatches,
 } from './linepay/index.js';
+import { createRefundActivities } from './refund-activities.js';
 import { assertRegKeyOwner, type RegKeyVault, RegKeyVaultError } from './regkey-vault.js';
 
 export interface ActivityDeps {
@@ -235,6 +236,7 @@ export function createActivities({ linePay, vault, callbackSigningKey }: Activit
   }
 
   return {
+    ...createRefundActivities(linePay),
     async reservePreapproved(input: ReserveInput): Promise<ReserveResult> {
       const attempt = new Attempt();
       const orderId = attempt.attempt === 1 ? input.orderId : `${input.orderId}-t${attempt.attempt}`;

@@ -1,8 +1,9 @@
 /**
- * `npx linepay-subscriptions <create|get|list|cancel|pause|resume|retry>`: operator CLI over the client
- * library. Connects with the same environment as the worker (TEMPORAL_*, PAYLOAD_ENCRYPTION_KEY[S],
+ * `npx linepay-subscriptions <create|get|list|cancel|pause|resume|retry|settle|refund>`: operator CLI
+ * over the client library. Connects with the same environment as the worker (TEMPORAL_*, PAYLOAD_ENCRYPTION_KEY[S],
  * PUBLIC_BASE_URL). Human-readable output by default, `--json` for scripts.
  */
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -44,6 +45,9 @@ Commands:
   retry <subscriptionId> [--reason <text>]
   settle <subscriptionId> --outcome <paid|failed> --reason <text> [--transaction-id <id>]
          operator: settle a charge LINE Pay never resolved (the subscription shows needsAttention)
+  refund <subscriptionId> <transactionId> [--amount <int>] --reason <text> [--request-id <id>]
+         refund a charge fully, or --amount of it; the same command again refunds once (the default
+         request id is derived from the charge, amount and reason)
 ${LEDGER_USAGE}
 
 Options:
@@ -53,7 +57,17 @@ Options:
 Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE, TEMPORAL_API_KEY/TLS,
 PAYLOAD_ENCRYPTION_KEY (or PAYLOAD_ENCRYPTION_KEYS), PUBLIC_BASE_URL (for create).`;
 
-export const COMMANDS = ['create', 'get', 'list', 'cancel', 'pause', 'resume', 'retry', 'settle'] as const;
+export const COMMANDS = [
+  'create',
+  'get',
+  'list',
+  'cancel',
+  'pause',
+  'resume',
+  'retry',
+  'settle',
+  'refund',
+] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export class CliUsageError extends Error {
@@ -79,6 +93,15 @@ export type ParsedCommand =
       outcome: 'paid' | 'failed';
       reason: string;
       transactionId?: string;
+    }
+  | {
+      command: 'refund';
+      json: boolean;
+      subscriptionId: string;
+      transactionId: string;
+      amount?: number;
+      reason: string;
+      requestId: string;
     };
 
 const OPTIONS = {
@@ -100,6 +123,7 @@ const OPTIONS = {
   'resume-at': { type: 'string' },
   outcome: { type: 'string' },
   'transaction-id': { type: 'string' },
+  'request-id': { type: 'string' },
 } as const;
 
 const ALLOWED: Record<Command, readonly string[]> = {
@@ -121,6 +145,7 @@ const ALLOWED: Record<Command, readonly string[]> = {
   resume: ['reason'],
   retry: ['reason'],
   settle: ['outcome', 'reason', 'transaction-id'],
+  refund: ['amount', 'reason', 'request-id'],
 };
 
 function integer(name: string, text: string): number {
@@ -185,6 +210,7 @@ export function parseCli(argv: readonly string[]): ParsedCommand {
     return { command, json, filter };
   }
 
+  if (command === 'refund') return parseRefund(rest, values, json);
   if (rest.length !== 1) throw new CliUsageError(`${command} needs exactly one subscriptionId`);
   const subscriptionId = rest[0]!;
   const reason = values.reason !== undefined ? { reason: values.reason } : {};
@@ -230,6 +256,32 @@ export function parseCli(argv: readonly string[]): ParsedCommand {
       };
     }
   }
+}
+
+function parseRefund(
+  rest: string[],
+  values: { amount?: string | undefined; reason?: string | undefined; 'request-id'?: string | undefined },
+  json: boolean,
+): ParsedCommand {
+  if (rest.length !== 2) throw new CliUsageError('refund needs <subscriptionId> <transactionId>');
+  const [subscriptionId, transactionId] = rest as [string, string];
+  if (!/^\d{1,32}$/.test(transactionId))
+    throw new CliUsageError("refund's transactionId must be the charge's LINE Pay transactionId (digits)");
+  if (values.reason === undefined || !values.reason.trim()) throw new CliUsageError('refund needs --reason');
+  const amount = values.amount === undefined ? undefined : integer('amount', values.amount);
+  if (amount === 0) throw new CliUsageError('--amount must be positive');
+  const requestId =
+    values['request-id'] ??
+    `cli-${transactionId}-${amount ?? 'full'}-${createHash('sha256').update(values.reason).digest('hex').slice(0, 12)}`;
+  return {
+    command: 'refund',
+    json,
+    subscriptionId,
+    transactionId,
+    reason: values.reason,
+    requestId,
+    ...(amount === undefined ? {} : { amount }),
+  };
 }
 
 // ---- formatting ---------------------------------------------------------------------------------
@@ -374,6 +426,12 @@ export async function runCommand(cmd: ParsedCommand, subs: SubscriptionsClient, 
       const { subscriptionId, json: _j, command: _c, ...rest } = cmd;
       const r = await subs.settleCharge(subscriptionId, { actor, ...rest });
       out(r, () => formatResult('settle', subscriptionId, { ...r }));
+      return 0;
+    }
+    case 'refund': {
+      const { subscriptionId, json: _j, command: _c, ...rest } = cmd;
+      const r = await subs.refundCharge(subscriptionId, { actor, ...rest });
+      out(r, () => formatResult('refund', subscriptionId, { ...r, requestId: rest.requestId }));
       return 0;
     }
   }

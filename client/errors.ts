@@ -2,13 +2,16 @@
  * Typed errors of the client library. Callers branch on `code`; the HTTP service maps each code to one
  * status. Messages never contain secrets or regKeys.
  */
+import type { RefundRefusalCode } from '../workflows/messages.js';
+
 export type SubscriptionErrorCode =
   | 'validation'
   | 'not_found'
   | 'conflict'
   | 'rejected'
   | 'unavailable'
-  | 'internal';
+  | 'internal'
+  | RefundRefusalCode;
 
 export abstract class SubscriptionError extends Error {
   abstract readonly code: SubscriptionErrorCode;
@@ -73,6 +76,29 @@ export class RejectedError extends SubscriptionError {
   }
   override get details(): Record<string, unknown> {
     return { type: this.type, subscriptionId: this.subscriptionId };
+  }
+}
+
+/**
+ * A refund that cannot be made as asked: more than is left (`refund_exceeds_remaining`), nothing left,
+ * not a charge of this subscription, past LINE Pay's refund window, or refused by LINE Pay.
+ * `remaining` is what is left to refund when the workflow knows it.
+ */
+export class RefundRefusedError extends SubscriptionError {
+  override readonly name = 'RefundRefusedError' as const;
+  constructor(
+    message: string,
+    readonly code: RefundRefusalCode,
+    readonly subscriptionId: string,
+    readonly remaining?: number,
+  ) {
+    super(message);
+  }
+  override get details(): Record<string, unknown> {
+    return {
+      subscriptionId: this.subscriptionId,
+      ...(this.remaining === undefined ? {} : { remaining: this.remaining }),
+    };
   }
 }
 

@@ -27,8 +27,11 @@ import {
   pauseUpdate,
   paymentLinkUpdate,
   REJECTION_TYPES,
+  type RefundChargeResult,
+  type RefundRefusalCode,
   type ResumeResult,
   type RetryNowResult,
+  refundChargeUpdate,
   resumeUpdate,
   retryNowUpdate,
   type SettleChargeResult,
@@ -60,6 +63,7 @@ import {
   ConflictError,
   InternalError,
   NotFoundError,
+  RefundRefusedError,
   RejectedError,
   SubscriptionError,
   UnavailableError,
@@ -161,6 +165,14 @@ export interface SubscriptionsClient {
     subscriptionId: string,
     settlement: WithActor<{ outcome: 'paid' | 'failed'; transactionId?: string; reason: string }>,
   ): Promise<SettleChargeResult>;
+  /**
+   * Full (no `amount`) or partial refund of a charge, by its transactionId. `requestId` is required:
+   * a retry with it never refunds twice. Throws `RefundRefusedError` (`refund_exceeds_remaining`, …).
+   */
+  refundCharge(
+    subscriptionId: string,
+    refund: { transactionId: string; amount?: number; reason: string; requestId: string; actor?: Actor },
+  ): Promise<RefundChargeResult>;
   getSubscription(subscriptionId: string): Promise<SubscriptionView>;
   listSubscriptions(options?: ListSubscriptionsOptions): Promise<SubscriptionListItem[]>;
 }
@@ -387,6 +399,12 @@ export function createSubscriptionsClient(options: SubscriptionsClientOptions): 
       return lifecycle(subscriptionId, retryNowUpdate, opts);
     },
 
+    refundCharge(subscriptionId, refund) {
+      if (typeof refund?.requestId !== 'string' || refund.requestId.length === 0)
+        return Promise.reject(new ValidationError('requestId is required for a refund', 'requestId'));
+      return lifecycle(subscriptionId, refundChargeUpdate, refund);
+    },
+
     getSubscription(subscriptionId) {
       return update(subscriptionId, (h) => h.query(stateQuery));
     },
@@ -486,6 +504,15 @@ export function toSubscriptionError(err: unknown, subscriptionId: string): Subsc
     if (cause instanceof ApplicationFailure) {
       // The workflow's own validator and handler messages: written by us, free of secrets.
       const type = cause.type ?? 'Error';
+      if (type === REJECTION_TYPES.refundRefused) {
+        const d = cause.details?.[0] as { code?: RefundRefusalCode; remaining?: unknown } | undefined;
+        return new RefundRefusedError(
+          cause.message,
+          d?.code ?? 'refund_not_allowed',
+          subscriptionId,
+          typeof d?.remaining === 'number' ? d.remaining : undefined,
+        );
+      }
       if (type === REJECTION_TYPES.invalidInput || type === REJECTION_TYPES.invalidRequest) {
         const field = (cause.details?.[0] as { field?: unknown } | undefined)?.field;
         return new ValidationError(cause.message, typeof field === 'string' ? field : 'input');

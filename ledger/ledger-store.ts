@@ -177,6 +177,8 @@ export class LedgerStore {
   /** Inserts the charge row; a unique constraint that refuses it leaves a discrepancy instead. */
   async #insertCharge(tx: Kysely<LedgerDatabase>, e: SubscriptionEvent): Promise<boolean> {
     const d = e.data as unknown as ChargeEventData;
+    // A refund row is keyed by its own refundTransactionId; the charge's id is the original.
+    const refundId = typeof d.refundTransactionId === 'string' ? d.refundTransactionId : undefined;
     const row = await tx
       .insertInto('ledger_charges')
       .values({
@@ -185,8 +187,8 @@ export class LedgerStore {
         instance_id: e.instanceId,
         cycle: d.cycle,
         order_id: d.orderId,
-        transaction_id: d.transactionId,
-        original_transaction_id: d.originalTransactionId ?? null,
+        transaction_id: refundId ?? d.transactionId,
+        original_transaction_id: refundId !== undefined ? d.transactionId : (d.originalTransactionId ?? null),
         amount: d.amount,
         currency: d.currency,
         kind: d.kind,

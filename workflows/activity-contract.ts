@@ -5,6 +5,7 @@
  * even a history read without the payload codec holds no usable key, and a copied one opens nowhere else.
  */
 import type { PaymentUrl } from './messages.js';
+import type { RefundActivities } from './refund-contract.js';
 import type { RecordEventsInput } from './subscription-event.js';
 import type { Currency } from './subscription-input.js';
 
@@ -92,7 +93,7 @@ export type RequestStatusResult = {
   status: 'waiting' | 'authenticated' | 'canceled_or_expired' | 'failed' | 'completed';
 };
 
-export interface SubscriptionActivities {
+export interface SubscriptionActivities extends RefundActivities {
   /** Request API with payType PREAPPROVED; the callback URLs it sends carry a signed token. */
   reservePreapproved(input: ReserveInput): Promise<ReserveResult>;
   /** Confirm API: pays the reserved amount and returns the (sealed) regKey. */

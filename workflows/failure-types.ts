@@ -35,5 +35,7 @@ export const REJECTION_TYPES = {
   /** A repeat of an update already applied under the same request id (answered from state, never rejected). */
   notAwaitingApproval: 'NotAwaitingApproval',
   limit: 'LimitExceeded',
+  /** A refund LINE Pay or the charge's record does not allow; `details[0].code` is a `RefundRefusalCode`. */
+  refundRefused: 'RefundRefused',
 } as const;
 export type RejectionType = (typeof REJECTION_TYPES)[keyof typeof REJECTION_TYPES];

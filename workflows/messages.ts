@@ -67,6 +67,21 @@ export interface ChargeRecord {
   transactionDate?: string;
   /** Found by looking the order up after an unknown outcome or 1172. */
   recovered: boolean;
+  /** Refunds of this charge, oldest first (refund.ts). */
+  refunds?: ChargeRefund[];
+  /** Sum of `refunds`; what is left to refund is `amount - refundedAmount`. */
+  refundedAmount?: number;
+}
+
+/** One refund of a charge, as the charge's record shows it. */
+export interface ChargeRefund {
+  requestId: string;
+  refundTransactionId: string;
+  amount: number;
+  refundedAt: string;
+  reason: string;
+  /** Found in Payment Details' refundList after an unknown outcome. */
+  recovered: boolean;
 }
 
 export interface AuditEntry {
@@ -150,6 +165,8 @@ export interface SubscriptionView {
   skippedCycles: number[];
   charges: ChargeRecord[];
   totalCharged: number;
+  /** Refunded so far by this subscription instance (absent before the first refund). */
+  totalRefunded?: number;
   audit: AuditEntry[];
   createdAt: string;
   requestFingerprint: string;
@@ -286,3 +303,39 @@ export interface SettleChargeResult {
 export const settleChargeUpdate = defineUpdate<SettleChargeResult, [SettleChargeInput]>('settleCharge');
 
 export const stateQuery = defineQuery<SubscriptionView>('state');
+
+// ---- refunds (workflows/refund.ts) -------------------------------------------------------------
+
+export interface RefundChargeInput {
+  actor: Actor;
+  /** Required idempotency key: the same id never refunds twice, whatever happens in between. */
+  requestId: string;
+  /** The charge's LINE Pay transactionId (digits, as a string). */
+  transactionId: string;
+  /** In the currency's unit; absent: everything left to refund. */
+  amount?: number;
+  reason: string;
+}
+/** Why LINE Pay or the workflow would not refund; the client's typed error carries it as `code`. */
+export type RefundRefusalCode =
+  | 'refund_exceeds_remaining'
+  | 'charge_already_refunded'
+  | 'charge_not_found'
+  | 'refund_window_passed'
+  /** Any other definite refusal by LINE Pay (state cannot be processed, member cannot transact, …). */
+  | 'refund_not_allowed';
+export interface RefundChargeResult {
+  transactionId: string;
+  refundTransactionId: string;
+  orderId: string;
+  cycle?: number;
+  amount: number;
+  currency: Currency;
+  /** Left to refund on the charge after this refund. */
+  remaining: number;
+  refundedAt: string;
+  /** Found by lookup after LINE Pay's answer was lost. */
+  recovered: boolean;
+}
+/** Full or partial refund of a charge of this subscription, known by its transactionId. */
+export const refundChargeUpdate = defineUpdate<RefundChargeResult, [RefundChargeInput]>('refundCharge');

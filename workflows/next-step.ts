@@ -5,7 +5,11 @@
  * wins), then the status's own work. Nothing new is charged once a cancel is accepted.
  */
 
+import { approvalPollAt } from './approval-poll.js';
 import { parseDuration } from './duration.js';
+import { withOneOffs } from './one-off-charge.js';
+import { withRefunds } from './refund.js';
+import { regKeyCheckAt } from './regkey-health.js';
 import type { Actor } from './subscription-input.js';
 import {
   hasReachedMaxCycles,
@@ -13,11 +17,17 @@ import {
   reservationFresh,
   type SubscriptionState,
 } from './subscription-state.js';
+import { verificationPending } from './trial.js';
+import { trialNoticeDue } from './trial-outcome.js';
 
 const SYSTEM: Actor = { kind: 'system' };
 
 export type Step =
-  | { kind: 'wait'; until?: string | undefined; summary: string }
+  /**
+   * `idle`: nothing is expected soon (a due date, a dunning retry, a pause), so the workflow may
+   * continue-as-new first and wake on a short history.
+   */
+  | { kind: 'wait'; until?: string | undefined; summary: string; idle?: boolean }
   | { kind: 'reserve'; reservation: 'approval' | 'reapproval' }
   | { kind: 'confirm' }
   | { kind: 'refundOrphan' }
@@ -33,6 +43,15 @@ export type Step =
   | { kind: 'expireReapproval' }
   | { kind: 'resume' }
   | { kind: 'consentReapproval' }
+  | { kind: 'pollApproval' }
+  | { kind: 'checkRegKey' }
+  | { kind: 'settleTrialVerification' }
+  | { kind: 'trialWillEnd' }
+  | { kind: 'lookupRefund' }
+  | { kind: 'sendRefund' }
+  | { kind: 'sendOneOff' }
+  | { kind: 'lookupOneOff'; mode: 'resolve' | 'final' }
+  | { kind: 'abandonOneOffs' }
   | { kind: 'done' };
 
 export function approvalDeadline(state: SubscriptionState): number {
@@ -48,6 +67,11 @@ const LINE_PAY_STEPS: Partial<Record<Step['kind'], string>> = {
   lookupPriors: 'lookupPriors',
   sendCharge: 'charge',
   lookupCharge: 'lookupCharge',
+  settleTrialVerification: 'trialVerification',
+  lookupRefund: 'refundCharge',
+  sendRefund: 'refundCharge',
+  sendOneOff: 'oneOffCharge',
+  lookupOneOff: 'lookupOneOff',
 };
 
 /**
@@ -55,7 +79,7 @@ const LINE_PAY_STEPS: Partial<Record<Step['kind'], string>> = {
  * for every step but the blocked one (the regKey is expired first, whatever else is stuck).
  */
 export function nextStep(state: SubscriptionState, now: number): Step {
-  const step = candidateStep(state, now);
+  const step = withOneOffs(state, now, withRefunds(state, now, candidateStep(state, now)));
   const b = state.blocked;
   const name = LINE_PAY_STEPS[step.kind];
   if (b && name !== undefined && now < Date.parse(b.retryAt)) {
@@ -93,22 +117,34 @@ function candidateStep(state: SubscriptionState, now: number): Step {
 
   if (state.retireRegKey && state.sealedRegKey !== undefined)
     return { kind: 'retireRegKey', summary: 'Expire the old regKey before re-approval' };
+  // A trial's approval payment goes back to the customer before anything else is billed.
+  if (verificationPending(state.trial)) return { kind: 'settleTrialVerification' };
 
   switch (status) {
     case 'pending_approval': {
       const deadline = approvalDeadline(state);
       if (now >= deadline) return { kind: 'expireApproval' };
       if (needsReservation(state, now)) return { kind: 'reserve', reservation: 'approval' };
-      return { kind: 'wait', until: new Date(deadline).toISOString(), summary: 'Wait for customer approval' };
+      return awaitApproval(state, now, deadline, 'Wait for customer approval');
     }
     case 'reapproval_required': {
       const deadline = state.reapprovalDeadline!;
       if (now >= Date.parse(deadline)) return { kind: 'expireReapproval' };
       if (state.priorLookup) return { kind: 'lookupPriors' };
       if (needsReservation(state, now)) return { kind: 'reserve', reservation: 'reapproval' };
-      return { kind: 'wait', until: deadline, summary: 'Wait for customer re-approval' };
+      return awaitApproval(state, now, Date.parse(deadline), 'Wait for customer re-approval');
     }
+    case 'trialing':
     case 'active': {
+      if (status === 'trialing' && !state.charge && state.trial && !state.trial.noticeSent) {
+        if (trialNoticeDue(state, now)) return { kind: 'trialWillEnd' };
+        return {
+          kind: 'wait',
+          until: state.trial.noticeAt,
+          summary: `Trial: notice at ${state.trial.noticeAt}`,
+          idle: true,
+        };
+      }
       if (state.charge) return chargeStep(state, now);
       if (hasReachedMaxCycles(state)) {
         return state.sealedRegKey !== undefined
@@ -118,7 +154,22 @@ function candidateStep(state: SubscriptionState, now: number): Step {
       const due = state.nextChargeAt!;
       if (state.cancelAt !== undefined && Date.parse(state.cancelAt) <= Date.parse(due)) {
         if (now >= Date.parse(state.cancelAt)) return periodEndCancel(state, now);
-        return { kind: 'wait', until: state.cancelAt, summary: `Cancel at period end (${state.cancelAt})` };
+        return {
+          kind: 'wait',
+          until: state.cancelAt,
+          summary: `Cancel at period end (${state.cancelAt})`,
+          idle: true,
+        };
+      }
+      const checkAt = regKeyCheckAt(state);
+      if (checkAt !== undefined) {
+        if (now >= checkAt) return { kind: 'checkRegKey' };
+        return {
+          kind: 'wait',
+          until: new Date(checkAt).toISOString(),
+          summary: `Check the regKey before cycle ${state.cycle} (due ${due})`,
+          idle: true,
+        };
       }
       if (now >= Date.parse(due)) {
         const change = state.pendingPlanChange;
@@ -126,7 +177,7 @@ function candidateStep(state: SubscriptionState, now: number): Step {
           return { kind: 'consentReapproval' };
         return { kind: 'openCharge' };
       }
-      return { kind: 'wait', until: due, summary: `Sleep until cycle ${state.cycle} is due` };
+      return { kind: 'wait', until: due, summary: `Sleep until cycle ${state.cycle} is due`, idle: true };
     }
     case 'past_due': {
       if (state.charge) return chargeStep(state, now);
@@ -137,6 +188,7 @@ function candidateStep(state: SubscriptionState, now: number): Step {
         kind: 'wait',
         until: retryAt,
         summary: `Dunning retry ${state.dunning?.declines ?? 0} of cycle ${state.cycle}`,
+        idle: true,
       };
     }
     case 'paused': {
@@ -150,9 +202,23 @@ function candidateStep(state: SubscriptionState, now: number): Step {
         kind: 'wait',
         until,
         summary: cancelFirst ? 'Paused; cancel at period end' : 'Paused until resumed',
+        idle: true,
       };
     }
   }
+}
+
+/** Waiting for the customer: ask LINE Pay when a poll is due, else sleep until the next poll or the deadline. */
+function awaitApproval(state: SubscriptionState, now: number, deadline: number, summary: string): Step {
+  const pollAt = approvalPollAt(state, now);
+  if (pollAt !== undefined && now >= pollAt) return { kind: 'pollApproval' };
+  if (pollAt !== undefined && pollAt < deadline)
+    return {
+      kind: 'wait',
+      until: new Date(pollAt).toISOString(),
+      summary: 'Ask LINE Pay whether the customer approved',
+    };
+  return { kind: 'wait', until: new Date(deadline).toISOString(), summary };
 }
 
 function needsReservation(state: SubscriptionState, now: number): boolean {
@@ -176,6 +242,7 @@ function chargeStep(state: SubscriptionState, now: number): Step {
 function cancelStep(state: SubscriptionState, actor: Actor, reason: string, now: number): Step {
   if (state.sealedRegKey !== undefined)
     return { kind: 'retireRegKey', summary: 'Expire regKey (subscription canceled)' };
+  if (verificationPending(state.trial)) return { kind: 'settleTrialVerification' };
   if (state.charge?.sent) return { kind: 'lookupCharge', mode: 'cancel' };
   return { kind: 'finishCancel', actor, reason, effectiveAt: now };
 }

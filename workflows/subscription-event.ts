@@ -34,6 +34,12 @@ export interface ChargeEventData {
   message?: string;
   /** For refunds: the charge's transactionId. */
   originalTransactionId?: string;
+  /**
+   * `charge.refunded` of a `refundCharge`: the refund's own id (`transactionId` is then the charge's),
+   * and what is left to refund on the charge.
+   */
+  refundTransactionId?: string;
+  remaining?: number;
 }
 
 export interface SubscriptionEvent {

@@ -22,6 +22,7 @@ import type {
 } from './messages.js';
 import { TERMINAL_STATUSES } from './messages.js';
 import { chargeOrderId, earlierChargeOrderIds } from './order-id.js';
+import type { RefundBook } from './refund.js';
 import { eventId, type SubscriptionEvent, type SubscriptionEventType } from './subscription-event.js';
 import type { Actor, Currency, NormalizedSubscriptionInput } from './subscription-input.js';
 import { canTransition, IllegalTransitionError } from './subscription-machine.js';
@@ -130,6 +131,8 @@ export interface SubscriptionState {
   skippedCycles: number[];
   charges: ChargeRecord[];
   totalCharged: number;
+  /** Refund requests waiting and answered (refund.ts); absent until the first. */
+  refunds?: RefundBook | undefined;
   audit: AuditEntry[];
   createdAt: string;
 }
@@ -264,6 +267,14 @@ export function transition(
       now,
     );
   }
+}
+
+/** Audits a request that keeps the status whatever it is (a refund), without the transition table. */
+export function recordAudit(state: SubscriptionState, actor: Actor, reason: string, now: number): void {
+  const entry: AuditEntry = { at: iso(now), from: state.status, to: state.status, actor, reason };
+  if (state.status !== 'pending_approval') entry.cycle = state.cycle;
+  state.audit.push(entry);
+  if (state.audit.length > MAX_AUDIT_KEPT) state.audit.splice(0, state.audit.length - MAX_AUDIT_KEPT);
 }
 
 export function calendarOf(state: SubscriptionState): BillingCalendar {
@@ -535,6 +546,7 @@ export function toView(state: SubscriptionState): SubscriptionView {
     cancelAt: state.cancelAt,
     canceledAt: state.canceledAt,
     cancelReason: state.cancelReason,
+    totalRefunded: state.refunds?.totalRefunded,
   };
   for (const [k, value] of Object.entries(optional)) {
     if (value !== undefined) (v as unknown as Record<string, unknown>)[k] = value;

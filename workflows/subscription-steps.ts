@@ -38,6 +38,7 @@ import {
 import { ACTIVITY_FAILURE_TYPES, NON_RETRYABLE_ACTIVITY_FAILURES } from './failure-types.js';
 import type { Step } from './next-step.js';
 import { reservationOrderId } from './order-id.js';
+import { performRefundStep } from './refund-steps.js';
 import { applyResume } from './subscription-requests.js';
 import { openCharge, type SubscriptionState } from './subscription-state.js';
 
@@ -320,6 +321,10 @@ export async function performStep(ctx: StepContext, step: Step): Promise<void> {
       return;
     case 'consentReapproval':
       enterConsentReapproval(state, now());
+      return;
+    case 'lookupRefund':
+    case 'sendRefund':
+      await performRefundStep(state, now, step.kind);
       return;
     case 'wait':
     case 'done':

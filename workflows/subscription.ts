@@ -4,13 +4,15 @@
  * asks `nextStep` what to do and performs it (subscription-steps.ts), until the status is terminal.
  * Everything it knows is in `state`, so continue-as-new can happen between any two steps.
  */
+
+import type { SearchAttributePair } from '@temporalio/common';
 import {
   ActivityFailure,
   ApplicationFailure,
   allHandlersFinished,
   condition,
-  continueAsNew,
-  proxyActivities,
+  makeContinueAsNewFunc,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   sleep,
@@ -18,6 +20,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SubscriptionActivities } from './activity-contract.js';
+import { sharedConfirm } from './approval-poll.js';
 import { applySettleCharge } from './charge-outcome.js';
 import { ACTIVITY_FAILURE_TYPES, REJECTION_TYPES } from './failure-types.js';
 import {
@@ -27,9 +30,12 @@ import {
   cancelUpdate,
   changePlanUpdate,
   confirmUpdate,
+  oneOffChargeUpdate,
   type PaymentLinkResult,
   pauseUpdate,
   paymentLinkUpdate,
+  planPreviewUpdate,
+  refundChargeUpdate,
   resumeUpdate,
   retryNowUpdate,
   type SubscriptionView,
@@ -37,7 +43,10 @@ import {
   stateQuery,
 } from './messages.js';
 import { nextStep } from './next-step.js';
+import { acceptOneOffCharge, findOneOff, oneOffAnswered, validateOneOffCharge } from './one-off-charge.js';
 import { instanceIdFrom } from './order-id.js';
+import { validatePlanPreview } from './plan-proration.js';
+import { acceptRefund, refundAnswerOf, refundPending, refundReply, validateRefund } from './refund.js';
 import {
   BillingCycleKey,
   CustomerIdKey,
@@ -85,10 +94,16 @@ import {
 } from './subscription-state.js';
 import { performStep } from './subscription-steps.js';
 
-/** The ledger write never blocks billing: it runs beside the main loop and retries for as long as it takes. */
-const ledger = proxyActivities<SubscriptionActivities>({
+/**
+ * The ledger write never blocks billing: it runs beside the main loop and retries for as long as it
+ * takes. A local activity, so writing a charge's events costs no task round trip of its own: it runs
+ * inside the workflow task that applied the charge (bench/burst/README.md has the figures).
+ */
+const ledger = proxyLocalActivities<SubscriptionActivities>({
   startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5m' },
+  localRetryThreshold: '10s',
+  // A few quick attempts, then the pump sleeps a minute and tries again: forever, never failing the run.
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '4s', maximumAttempts: 4 },
 });
 
 /** Continue-as-new past this many events even if the server has not suggested it. */
@@ -96,6 +111,9 @@ const HISTORY_EVENTS_CAP = 4_000;
 /** Steps in a row without a wait; past it the loop sleeps, so a bug cannot flood history. */
 const MAX_STEPS_WITHOUT_WAIT = 60;
 const EVENTS_PER_WRITE = 25;
+const REST_BEFORE_WAIT_MS = 30_000;
+/** A run this short has done nothing worth leaving behind (a fresh run is 3 events in). */
+const REST_MIN_HISTORY = 10;
 
 /** Tuning knobs for tests and operators; never part of the merchant-facing API. */
 export interface SubscriptionTuning {
@@ -103,11 +121,20 @@ export interface SubscriptionTuning {
   continueAsNewEveryCycles?: number;
   /** Continue-as-new once the run's history passes this many events (default 4,000). */
   continueAsNewAfterEvents?: number;
+  /**
+   * Continue-as-new before an idle wait (a due date, a dunning retry, a pause) longer than this (ms,
+   * default 30 s), once the run has done anything: a subscription woken after weeks then replays a
+   * few events, not its whole run, so a small worker cache costs the month-start burst little.
+   * A negative value turns it off.
+   */
+  restBeforeIdleWaitMs?: number;
 }
 
 export interface SubscriptionWorkflowOptions {
   /** State carried from the previous run by continue-as-new; refused on any other start. */
   carried?: SubscriptionState;
+  /** The search attributes the previous run left (continue-as-new copies them): not upserted again. */
+  syncedSearchKey?: string;
   tuning?: SubscriptionTuning;
   limits?: Partial<SubscriptionLimits>;
 }
@@ -158,6 +185,7 @@ export async function subscriptionWorkflow(
     });
   const canEvery = options.tuning?.continueAsNewEveryCycles ?? 12;
   const eventsCap = options.tuning?.continueAsNewAfterEvents ?? HISTORY_EVENTS_CAP;
+  const restBeforeWaitMs = options.tuning?.restBeforeIdleWaitMs ?? REST_BEFORE_WAIT_MS;
   const paidAtStart = state.paidCycles;
   let version = 0;
   const poke = () => {
@@ -190,8 +218,10 @@ export async function subscriptionWorkflow(
   setHandler(
     confirmUpdate,
     async (req): Promise<ConfirmResult> => {
-      acceptConfirm(state, req);
-      const seq = state.requests.confirm!.seq;
+      // The same approval confirmed by the poller or an earlier webhook: wait for (or repeat) its answer.
+      const shared = sharedConfirm(state, req);
+      if (!shared) acceptConfirm(state, req);
+      const seq = shared?.seq ?? state.requests.confirm!.seq;
       poke();
       await condition(() => isTerminal(state.status) || state.confirmResults.some((r) => r.seq === seq));
       return (
@@ -243,14 +273,46 @@ export async function subscriptionWorkflow(
     { validator: (req) => validateResume(state, req) },
   );
   setHandler(changePlanUpdate, async (req) => wake(applyChangePlan(state, req, now())), {
-    validator: (req) => validateChangePlan(state, req),
+    validator: (req) => validateChangePlan(state, req, now()),
   });
+  setHandler(
+    planPreviewUpdate,
+    async () => {
+      throw ApplicationFailure.create({
+        type: REJECTION_TYPES.invalidState,
+        message: 'a preview is answered by its validator',
+      });
+    },
+    {
+      validator: (req) => validatePlanPreview(state, req, (r) => validateChangePlan(state, r, now()), now()),
+    },
+  );
+  setHandler(
+    oneOffChargeUpdate,
+    async (req) => {
+      wake(acceptOneOffCharge(state, req, 'one_off', now()));
+      await condition(() => oneOffAnswered(state, req.requestId));
+      return findOneOff(state, req.requestId)!;
+    },
+    { validator: (req) => validateOneOffCharge(state, req) },
+  );
   setHandler(retryNowUpdate, async (req) => wake(applyRetryNow(state, req, now())), {
     validator: (req) => validateRetryNow(state, req),
   });
   setHandler(settleChargeUpdate, async (req) => wake(applySettleCharge(state, req, now())), {
     validator: (req) => validateSettleCharge(state, req),
   });
+  setHandler(
+    refundChargeUpdate,
+    async (req) => {
+      if (!refundAnswerOf(state, req.requestId) && !refundPending(state, req.requestId))
+        wake(acceptRefund(state, req, now()));
+      // Served even once terminal: the run does not end with a refund pending (refund.ts).
+      await condition(() => !refundPending(state, req.requestId));
+      return refundReply(refundAnswerOf(state, req.requestId), state.status);
+    },
+    { validator: (req) => validateRefund(state, req) },
+  );
 
   function wake<T>(result: T): T {
     poke();
@@ -259,13 +321,26 @@ export async function subscriptionWorkflow(
 
   // ---- the Web UI and search --------------------------------------------------------------------
   let lastSynced = '';
-  function syncSearchAttributes(): void {
+  let lastUpserted = options.syncedSearchKey ?? '';
+  function searchView() {
     const next =
       state.nextChargeAt && !isTerminal(state.status) && state.status !== 'paused'
         ? state.nextChargeAt
         : null;
     const attention = state.attention !== undefined;
-    const key = `${state.status}|${next}|${state.cycle}|${attention}`;
+    return { next, attention, key: `${state.status}|${next}|${state.cycle}|${attention}` };
+  }
+  function searchPairs(next: string | null, attention: boolean) {
+    return [
+      { key: SubscriptionStatusKey, value: state.status },
+      { key: CustomerIdKey, value: input.customerId },
+      { key: BillingCycleKey, value: state.cycle },
+      { key: NextChargeAtKey, value: next === null ? null : new Date(next) },
+      { key: NeedsAttentionKey, value: attention },
+    ] as const;
+  }
+  function syncSearchAttributes(): void {
+    const { next, attention, key } = searchView();
     if (key === lastSynced) return;
     lastSynced = key;
     setCurrentDetails(
@@ -273,17 +348,15 @@ export async function subscriptionWorkflow(
         (next === null ? '' : ` · next charge ${next}`) +
         (state.attention ? ` · ⚠ needs attention: ${state.attention.reason}` : ''),
     );
-    upsertSearchAttributes([
-      { key: SubscriptionStatusKey, value: state.status },
-      { key: CustomerIdKey, value: input.customerId },
-      { key: BillingCycleKey, value: state.cycle },
-      { key: NextChargeAtKey, value: next === null ? null : new Date(next) },
-      { key: NeedsAttentionKey, value: attention },
-    ]);
+    if (key === lastUpserted) return;
+    lastUpserted = key;
+    upsertSearchAttributes([...searchPairs(next, attention)]);
   }
 
   // ---- events: written to the ledger beside billing, in sequence order --------------------------
   let pumpIdle = true;
+  /** The last write failed: the ledger is down or refusing; billing waits on its own timers. */
+  let pumpFailing = false;
   async function pumpEvents(): Promise<void> {
     for (;;) {
       await condition(() => state.events.outbox.length > 0 && !continueAsNewWanted());
@@ -299,9 +372,11 @@ export async function subscriptionWorkflow(
         );
         // Only these: more may have been appended meanwhile.
         state.events.outbox.splice(0, batch.length);
+        pumpFailing = false;
       } catch (err) {
         if (!(err instanceof ActivityFailure)) throw err;
         pumpIdle = true;
+        pumpFailing = true;
         // The ledger refusing an event is a bug for an operator; the events stay in the outbox.
         const refused =
           err.cause instanceof ApplicationFailure &&
@@ -330,9 +405,57 @@ export async function subscriptionWorkflow(
     return continueAsNewWanted() && pumpIdle && allHandlersFinished();
   }
 
-  async function waitFor(until: string | undefined, summary: string): Promise<void> {
+  /**
+   * Rest before a long wait: continue-as-new once the ledger has every event and no handler is
+   * mid-answer. While the ledger is down the outbox is not empty, so the run waits as usual.
+   */
+  function restDue(step: { until?: string | undefined; idle?: boolean }): boolean {
+    if (!step.idle || restBeforeWaitMs < 0) return false;
+    if (step.until !== undefined && Date.parse(step.until) - now() <= restBeforeWaitMs) return false;
+    return (
+      workflowInfo().historyLength > REST_MIN_HISTORY &&
+      state.events.outbox.length === 0 &&
+      pumpIdle &&
+      allHandlersFinished()
+    );
+  }
+
+  /** The new run starts with the current search attributes, so they cost no upsert of their own. */
+  async function continueAsNewNow(): Promise<never> {
+    const { next, attention, key } = searchView();
+    return makeContinueAsNewFunc<typeof subscriptionWorkflow>({
+      typedSearchAttributes: searchPairs(next, attention).filter(
+        (p) => p.value !== null,
+      ) as SearchAttributePair[],
+    })(rawInput, {
+      carried: state,
+      syncedSearchKey: key,
+      ...(options.tuning ? { tuning: options.tuning } : {}),
+    });
+  }
+
+  /**
+   * An idle wait whose rest waits only for the ledger write in flight: wait for that write without a
+   * timer (it takes milliseconds; a failing write ends the wait and the run waits as usual).
+   */
+  function restAwaitsLedger(step: { until?: string | undefined; idle?: boolean }): boolean {
+    if (!step.idle || restBeforeWaitMs < 0 || pumpFailing || continueAsNewWanted()) return false;
+    if (step.until !== undefined && Date.parse(step.until) - now() <= restBeforeWaitMs) return false;
+    return (
+      workflowInfo().historyLength > REST_MIN_HISTORY &&
+      state.events.outbox.length > 0 &&
+      allHandlersFinished()
+    );
+  }
+
+  async function waitFor(step: {
+    until?: string | undefined;
+    summary: string;
+    idle?: boolean;
+  }): Promise<void> {
+    const { until, summary } = step;
     const seen = version;
-    const woken = () => version !== seen || continueAsNewDue();
+    const woken = () => version !== seen || continueAsNewDue() || restDue(step);
     if (until === undefined) {
       await condition(woken);
       return;
@@ -344,18 +467,25 @@ export async function subscriptionWorkflow(
   // ---- main loop ------------------------------------------------------------------------------
   let stepsWithoutWait = 0;
   for (;;) {
-    syncSearchAttributes();
-    if (continueAsNewDue()) {
-      await continueAsNew<typeof subscriptionWorkflow>(rawInput, {
-        carried: state,
-        ...(options.tuning ? { tuning: options.tuning } : {}),
-      });
-    }
+    if (continueAsNewDue()) await continueAsNewNow();
     const step = nextStep(state, now());
     if (step.kind === 'done') break;
+    if (step.kind === 'wait' && restDue(step)) await continueAsNewNow();
+    syncSearchAttributes();
     if (step.kind === 'wait') {
       stepsWithoutWait = 0;
-      await waitFor(step.until, step.summary);
+      if (restAwaitsLedger(step)) {
+        const seen = version;
+        await condition(
+          () =>
+            version !== seen ||
+            pumpFailing ||
+            (state.events.outbox.length === 0 && pumpIdle) ||
+            continueAsNewDue(),
+        );
+        continue;
+      }
+      await waitFor(step);
       continue;
     }
     stepsWithoutWait += 1;

@@ -101,7 +101,13 @@ class WorkerProcess {
 
   static async start(env: NodeJS.ProcessEnv): Promise<WorkerProcess> {
     const nodeOptions = process.env.BENCH_WORKER_NODE_OPTIONS?.split(/\s+/).filter(Boolean) ?? [];
-    const proc = spawn(process.execPath, [...nodeOptions, '--import', 'tsx', 'bench/burst/worker.ts'], {
+    // BENCH_WORKER=dist runs the compiled worker under plain node, as `npm run start:worker` does
+    // (needs `npm run build`); the default compiles TypeScript in the worker process with tsx.
+    const entry =
+      process.env.BENCH_WORKER === 'dist'
+        ? ['dist/bench/burst/worker.js']
+        : ['--import', 'tsx', 'bench/burst/worker.ts'];
+    const proc = spawn(process.execPath, [...nodeOptions, ...entry], {
       cwd: ROOT,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -197,7 +203,12 @@ function countActions(all: HistoryEvent[], from: number, to: number): Actions {
   let localInTask = false;
   for (let i = from; i < to; i++) {
     const e = all[i]!;
-    if (e.workflowExecutionStartedEventAttributes || e.workflowExecutionContinuedAsNewEventAttributes)
+    // A continue-as-new is one start: counted at the old run's end, not again at the new run's start.
+    if (
+      (e.workflowExecutionStartedEventAttributes &&
+        !e.workflowExecutionStartedEventAttributes.continuedExecutionRunId) ||
+      e.workflowExecutionContinuedAsNewEventAttributes
+    )
       a.workflowStarts += 1;
     else if (e.timerStartedEventAttributes) a.timers += 1;
     else if (e.activityTaskScheduledEventAttributes)
@@ -233,10 +244,53 @@ function cycleSpan(events: HistoryEvent[], dueMs: number): { start: number; end:
   const fired = events.findIndex((e) => e.timerFiredEventAttributes && eventMs(e) >= dueMs - 1_000);
   if (fired < 0) return undefined;
   const timerId = events[fired]!.timerFiredEventAttributes!.timerId;
-  const startedAt = events.findIndex((e) => e.timerStartedEventAttributes?.timerId === timerId);
+  // Timer ids restart in every run: the one that fired is the last started before it.
+  const startedAt = events.findLastIndex(
+    (e, i) => i < fired && e.timerStartedEventAttributes?.timerId === timerId,
+  );
   let end = events.findIndex((e, i) => i > fired && e.timerStartedEventAttributes);
   end = end < 0 ? events.length : end + 1;
   return { start: startedAt + 1, end };
+}
+
+/**
+ * Every run of a workflow, oldest first, as one event list: the subscription continues-as-new before
+ * each long sleep, so a billed cycle spans two runs. Event ids are renumbered to stay unique.
+ */
+async function fetchAllRuns(workflowId: string, maxRuns = 20): Promise<HistoryEvent[][]> {
+  const runs: HistoryEvent[][] = [];
+  let runId: string | undefined;
+  while (runs.length < maxRuns) {
+    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const events = history.events ?? [];
+    runs.unshift(events);
+    runId = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId ?? undefined;
+    if (!runId) break;
+  }
+  return runs;
+}
+
+function joinRuns(runs: HistoryEvent[][]): HistoryEvent[] {
+  const joined: HistoryEvent[] = [];
+  for (const events of runs) {
+    const offset = joined.length;
+    const shift = (v: unknown) => (v === undefined || v === null ? v : Number(v) + offset);
+    for (const e of events) {
+      const copy = { ...e, eventId: shift(e.eventId) as never } as HistoryEvent;
+      if (e.activityTaskStartedEventAttributes)
+        copy.activityTaskStartedEventAttributes = {
+          ...e.activityTaskStartedEventAttributes,
+          scheduledEventId: shift(e.activityTaskStartedEventAttributes.scheduledEventId) as never,
+        };
+      if (e.workflowExecutionUpdateCompletedEventAttributes)
+        copy.workflowExecutionUpdateCompletedEventAttributes = {
+          ...e.workflowExecutionUpdateCompletedEventAttributes,
+          acceptedEventId: shift(e.workflowExecutionUpdateCompletedEventAttributes.acceptedEventId) as never,
+        };
+      joined.push(copy);
+    }
+  }
+  return joined;
 }
 
 function addActions(sum: Actions, a: Actions): void {
@@ -510,8 +564,8 @@ try {
     const cycleEventTypes = new Map<string, number>();
     const historyBytes: number[] = [];
     for (const id of sample) {
-      const history = await client.workflow.getHandle(`subscription-${id}`).fetchHistory();
-      const events = history.events ?? [];
+      const runs = await fetchAllRuns(`subscription-${id}`);
+      const events = joinRuns(runs);
       const span = cycleSpan(events, dueMs);
       if (!span) continue;
       // An update accepted before the cycle (the approval's confirm) may complete inside it: not the cycle's.
@@ -523,7 +577,12 @@ try {
             Number(e.workflowExecutionUpdateCompletedEventAttributes.acceptedEventId ?? 0) <= span.start,
         ).length;
       cycleEvents.push(span.end - span.start - carried);
-      historyBytes.push(proto.temporal.api.history.v1.History.encode({ events }).finish().length);
+      historyBytes.push(
+        runs.reduce(
+          (n, r) => n + proto.temporal.api.history.v1.History.encode({ events: r }).finish().length,
+          0,
+        ),
+      );
       for (const e of events.slice(span.start, span.end)) {
         const type = Object.keys(e).find((k) => k.endsWith('EventAttributes') && e[k as keyof HistoryEvent]);
         const name = type?.replace(/EventAttributes$/, '') ?? 'unknown';

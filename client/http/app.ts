@@ -20,7 +20,9 @@ import {
   listQuery,
   pauseBody,
   reasonBody,
+  refundBody,
   subscriptionIdParam,
+  transactionIdParam,
 } from './schemas.js';
 
 export interface AppDeps {
@@ -54,6 +56,11 @@ const STATUS_BY_CODE: Record<SubscriptionError['code'], ContentfulStatusCode> = 
   rejected: 409,
   unavailable: 503,
   internal: 500,
+  refund_exceeds_remaining: 422,
+  charge_already_refunded: 422,
+  charge_not_found: 404,
+  refund_window_passed: 422,
+  refund_not_allowed: 422,
 };
 
 class HttpError extends Error {
@@ -255,6 +262,22 @@ export function createApp(deps: AppDeps): Hono {
       await subs.changePlan(subscriptionId, {
         actor: { kind: 'merchant' },
         ...requestId(c),
+        ...stripUndefined(body),
+      }),
+    );
+  });
+  api.post('/:id/charges/:transactionId/refund', async (c) => {
+    const subscriptionId = id(c);
+    const { transactionId } = parse(transactionIdParam, { transactionId: c.req.param('transactionId') });
+    const { requestId: inBody, ...body } = parse(refundBody, await jsonBody(c));
+    const key = requestId(c).requestId ?? inBody;
+    if (key === undefined)
+      throw new ValidationError('requestId: give an Idempotency-Key header or requestId', 'requestId');
+    return c.json(
+      await subs.refundCharge(subscriptionId, {
+        actor: { kind: 'merchant' },
+        requestId: key,
+        transactionId,
         ...stripUndefined(body),
       }),
     );

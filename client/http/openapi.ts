@@ -8,6 +8,7 @@ import {
   errorResponse,
   pauseBody,
   reasonBody,
+  refundBody,
 } from './schemas.js';
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
@@ -24,6 +25,7 @@ const ERROR_TEXT: Record<number, string> = {
   409: 'Conflict with the subscription id, or the workflow rejected the change (`rejected`)',
   413: 'Body too large',
   415: 'Body is not JSON',
+  422: 'Refund refused: `refund_exceeds_remaining` (details.remaining), `charge_already_refunded`, `refund_window_passed`, `refund_not_allowed`; 404 with `charge_not_found` when the transactionId is not a charge of this subscription',
   500: 'Permanent failure on our side (`internal`, `details.reason`); retrying will not help',
   503: 'Temporal unavailable; retry',
 };
@@ -186,6 +188,38 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           parameters: [idParam],
           requestBody: { required: true, content: json(changePlanBody) },
           responses: { 200: { description: 'Scheduled' }, ...errors(400, 401, 404, 409, 503) },
+        },
+      },
+      '/subscriptions/{id}/charges/{transactionId}/refund': {
+        post: {
+          summary:
+            'Refund a charge of the subscription, fully (no amount) or partly. Idempotent by requestId or the Idempotency-Key header; an unknown LINE Pay outcome is settled by Payment Details before any resend',
+          security: [{ bearer: [] }],
+          parameters: [
+            idParam,
+            {
+              name: 'transactionId',
+              in: 'path',
+              required: true,
+              description: "The charge's LINE Pay transactionId (19 digits, as a string)",
+              schema: { type: 'string', pattern: '^\\d{1,32}$' },
+            },
+            {
+              name: 'Idempotency-Key',
+              in: 'header',
+              required: false,
+              description: 'Required unless the body has requestId',
+              schema: { type: 'string' },
+            },
+          ],
+          requestBody: { required: true, content: json(refundBody) },
+          responses: {
+            200: {
+              description:
+                'Refunded: transactionId, refundTransactionId, orderId, cycle?, amount, currency, remaining, refundedAt, recovered',
+            },
+            ...errors(400, 401, 404, 409, 422, 503),
+          },
         },
       },
       '/linepay/confirm': {

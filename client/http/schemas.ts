@@ -50,6 +50,25 @@ export const changePlanBody = z
 
 export const subscriptionIdParam = z.strictObject({ id: subscriptionId });
 
+export const transactionIdParam = z.strictObject({
+  transactionId: z.string().regex(/^\d{1,32}$/, "must be the charge's LINE Pay transactionId (digits)"),
+});
+export const refundBody = z.strictObject({
+  amount: z
+    .number()
+    .int()
+    .positive()
+    .max(100_000_000)
+    .optional()
+    .describe("Integer amount in the currency's unit; absent: everything left to refund."),
+  reason: reason.describe('Why; kept in the audit trail and the charge.refunded event.'),
+  requestId: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,200}$/, 'must be 1-200 visible ASCII characters')
+    .optional()
+    .describe('Idempotency key, or send the Idempotency-Key header: the same key never refunds twice.'),
+});
+
 export const listQuery = z.strictObject({
   status: z.enum(SUBSCRIPTION_STATUSES).optional(),
   customerId: z.string().min(1).max(256).optional(),
