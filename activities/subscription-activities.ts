@@ -260,7 +260,7 @@ export function createActivities({ linePay, vault, callbackSigningKey }: Activit
                 confirmUrl: signedCallbackUrl(input.confirmUrl, callbackSigningKey, callbackSubject),
                 cancelUrl: signedCallbackUrl(input.cancelUrl, callbackSigningKey, callbackSubject),
               },
-              options: { payment: { payType: 'PREAPPROVED', capture: true } },
+              options: { payment: { payType: 'PREAPPROVED', capture: input.capture ?? true } },
             },
             o,
           ),
@@ -269,7 +269,12 @@ export function createActivities({ linePay, vault, callbackSigningKey }: Activit
         return { orderId, transactionId: res.transactionId, paymentUrl: res.paymentUrl };
       } catch (err) {
         if (!(err instanceof LinePayError)) throw err;
-        const why = err.returnCode === undefined ? undefined : REQUEST_REFUSED_CODES.get(err.returnCode);
+        const why =
+          err.returnCode === undefined
+            ? undefined
+            : input.capture === false && err.returnCode === '2103'
+              ? 'this channel does not allow capture=false for PREAPPROVED (use trialVerification refund_minimum)'
+              : REQUEST_REFUSED_CODES.get(err.returnCode);
         if (why !== undefined) {
           throw ApplicationFailure.create({
             type: ACTIVITY_FAILURE_TYPES.requestRejected,
@@ -281,6 +286,36 @@ export function createActivities({ linePay, vault, callbackSigningKey }: Activit
         // 1172 included: the next attempt reserves under `-t<attempt>`.
         throw retryable(err);
       }
+    },
+
+    async voidAuthorization({ transactionId }) {
+      const attempt = new Attempt();
+      let cause: LinePayError;
+      try {
+        await attempt.call('void', (o) => linePay.void(transactionId, o));
+        log.info('voided authorization', { transactionId });
+        return { outcome: 'voided' };
+      } catch (err) {
+        if (!(err instanceof LinePayError)) throw err;
+        cause = err;
+      }
+      // 1165 (already voided), 1180 (expired) or no answer at all: Details says what became of it.
+      let detail: PaymentDetail | undefined;
+      try {
+        [detail] = await attempt.call('details', (o) => linePay.getPaymentDetails({ transactionId }, o));
+      } catch (err) {
+        if (err instanceof LinePayError) throw retryable(cause);
+        throw err;
+      }
+      log.info('void failed; authorization looked up', {
+        transactionId,
+        code: cause.code,
+        payStatus: detail?.payStatus,
+      });
+      if (detail?.payStatus === 'VOIDED_AUTHORIZATION') return { outcome: 'voided' };
+      if (detail?.payStatus === 'EXPIRED_AUTHORIZATION') return { outcome: 'expired' };
+      if (detail?.payStatus === 'CAPTURE') return { outcome: 'captured' };
+      throw retryable(cause);
     },
 
     async confirmPreapproved(input: ConfirmApprovalInput): Promise<ConfirmApprovalResult> {
@@ -484,22 +519,6 @@ export function createActivities({ linePay, vault, callbackSigningKey }: Activit
       } catch (err) {
         if (err instanceof LinePayError) throw retryable(err);
         throw err;
-      }
-    },
-
-    async checkRegKey({ owner, sealedRegKey }: { owner: RegKeyOwner; sealedRegKey: string }) {
-      const attempt = new Attempt();
-      const regKey = openRegKey(vault, sealedRegKey, owner);
-      try {
-        await attempt.call('checkRegKey', (o) => linePay.checkRegKey(regKey, o));
-        return { health: 'live' as const, returnCode: '0000' };
-      } catch (err) {
-        if (!(err instanceof LinePayError)) throw err;
-        const returnCode = err.returnCode === undefined ? {} : { returnCode: err.returnCode };
-        if (err.code === 'regkey_dead') return { health: 'dead' as const, ...returnCode };
-        // 9000, a timeout, our channel refused: no verdict. The charge goes ahead and tells.
-        log.warn('regKey check gave no verdict', { code: err.code, returnCode: err.returnCode });
-        return { health: 'unknown' as const, ...returnCode };
       }
     },
   };

@@ -13,6 +13,7 @@ import {
   type SubscriptionView,
 } from '../workflows/messages.js';
 import { CURRENCIES, type Currency } from '../workflows/subscription-input.js';
+import { TRIAL_VERIFICATIONS, type TrialVerification } from '../workflows/trial.js';
 import {
   ConfigError,
   type Env,
@@ -21,6 +22,7 @@ import {
   readLinePayEnv,
   readPublicBaseUrl,
   readTemporalSettings,
+  readTrialVerification,
 } from './config.js';
 import { isSubscriptionError } from './errors.js';
 import { isLedgerCommand, LEDGER_USAGE, runLedgerCli } from './ledger-cli.js';
@@ -37,6 +39,8 @@ export const USAGE = `Usage: linepay-subscriptions <command> [options]
 Commands:
   create --customer <id> --product <name> --amount <int> --currency <TWD|THB|USD> --interval <P1M|PT30S|…>
          [--id <subscriptionId>] [--anchor <ISO instant>] [--time-zone <IANA>] [--max-cycles <n>]
+         [--trial <P14D> | --trial-end <ISO instant>] [--trial-notice <P3D>]
+         [--trial-verification <refund_minimum|void_authorization>]
   get <subscriptionId>
   list [--status <status>] [--customer <id>] [--limit <n>]
   cancel <subscriptionId> [--at-period-end] [--reason <text>]
@@ -116,6 +120,10 @@ const OPTIONS = {
   anchor: { type: 'string' },
   'time-zone': { type: 'string' },
   'max-cycles': { type: 'string' },
+  trial: { type: 'string' },
+  'trial-end': { type: 'string' },
+  'trial-notice': { type: 'string' },
+  'trial-verification': { type: 'string' },
   status: { type: 'string' },
   limit: { type: 'string' },
   'at-period-end': { type: 'boolean' },
@@ -137,6 +145,10 @@ const ALLOWED: Record<Command, readonly string[]> = {
     'anchor',
     'time-zone',
     'max-cycles',
+    'trial',
+    'trial-end',
+    'trial-notice',
+    'trial-verification',
   ],
   get: [],
   list: ['status', 'customer', 'limit'],
@@ -193,6 +205,15 @@ export function parseCli(argv: readonly string[]): ParsedCommand {
     if (values.anchor !== undefined) request.billingAnchor = values.anchor;
     if (values['time-zone'] !== undefined) request.timeZone = values['time-zone'];
     if (values['max-cycles'] !== undefined) request.maxCycles = integer('max-cycles', values['max-cycles']);
+    if (values.trial !== undefined) request.trial = values.trial;
+    if (values['trial-end'] !== undefined) request.trialEnd = values['trial-end'];
+    if (values['trial-notice'] !== undefined) request.trialWillEndNotice = values['trial-notice'];
+    const verification = values['trial-verification'];
+    if (verification !== undefined) {
+      if (!(TRIAL_VERIFICATIONS as readonly string[]).includes(verification))
+        throw new CliUsageError(`--trial-verification must be one of ${TRIAL_VERIFICATIONS.join(', ')}`);
+      request.trialVerification = verification as TrialVerification;
+    }
     return { command, json, request };
   }
 
@@ -308,6 +329,12 @@ export function formatView(view: SubscriptionView): string {
   ];
   if (view.nextChargeAt) lines.push(`  next charge   ${view.nextChargeAt}`);
   if (view.regKeyMasked) lines.push(`  regKey        ${view.regKeyMasked}`);
+  if (view.trial) {
+    const v = view.trial.verification;
+    lines.push(
+      `  trial         until ${view.trial.endsAt} (approval ${v.amount} ${v.currency} ${v.outcome ?? `to ${v.mode === 'void_authorization' ? 'void' : 'refund'}`})`,
+    );
+  }
   if (view.reservation)
     lines.push(`  payment URL   ${view.reservation.paymentUrl.web} (expires ${view.reservation.expiresAt})`);
   if (view.dunning) {
@@ -386,7 +413,6 @@ export async function runCommand(cmd: ParsedCommand, subs: SubscriptionsClient, 
           `${r.created ? 'Created' : 'Already exists:'} subscription ${r.subscriptionId} (${r.status})`,
           ...(r.paymentUrl ? [`Payment URL: ${r.paymentUrl.web}`, `App URL:     ${r.paymentUrl.app}`] : []),
           ...(r.expiresAt ? [`Expires:     ${r.expiresAt}`] : []),
-          ...r.warnings.map((w) => `Warning:     ${w}`),
         ].join('\n'),
       );
       return 0;
@@ -461,12 +487,14 @@ export async function main(
     const linePayEnv = readLinePayEnv(env);
     const publicBaseUrl = readPublicBaseUrl(env, linePayEnv);
     const limits = readBillingLimits(env, linePayEnv);
+    const trialVerification = readTrialVerification(env);
     client = await connectClient(temporal, readEncryptionKeys(env));
     const subs = createSubscriptionsClient({
       client,
       taskQueue: temporal.taskQueue,
       publicBaseUrl,
       limits,
+      trialVerification,
     });
     return await runCommand(cmd, subs, io);
   } catch (err) {

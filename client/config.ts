@@ -9,6 +9,11 @@ import {
   DEFAULT_BILLING_LIMITS,
   SubscriptionInputError,
 } from '../workflows/subscription-input.js';
+import {
+  DEFAULT_TRIAL_VERIFICATION,
+  TRIAL_VERIFICATIONS,
+  type TrialVerification,
+} from '../workflows/trial.js';
 import type { EncryptionKey } from './temporal/payload-codec.js';
 
 /** Environment as a plain record; pass `process.env` in entry points and literals in tests. */
@@ -245,8 +250,7 @@ export function readCallbackSigningKeys(
 /**
  * Billing limits of this deployment: `LINEPAY_MAX_AMOUNTS=TWD:500000,USD:10000` (others keep their
  * defaults), `LINEPAY_CURRENCIES=TWD,THB` (the channel's currencies), `ALLOW_SHORT_INTERVALS` (default:
- * true only with LINEPAY_ENV=sandbox), `PLAN_INCREASE_REAPPROVAL_SHARE` (default 0.2),
- * `REGKEY_CHECK_LEAD_TIME` (default P7D) and `REGKEY_CHECK_AFTER_PAUSE` (default P30D).
+ * true only with LINEPAY_ENV=sandbox), `PLAN_INCREASE_REAPPROVAL_SHARE` (default 0.2).
  */
 export function readBillingLimits(env: Env, linePayEnv = readLinePayEnv(env)): BillingLimits {
   const maxAmount: Record<Currency, number> = { ...DEFAULT_BILLING_LIMITS.maxAmount };
@@ -277,16 +281,12 @@ export function readBillingLimits(env: Env, linePayEnv = readLinePayEnv(env)): B
   if (shareText !== undefined && !/^\d+(\.\d+)?$/.test(shareText)) {
     throw new ConfigError('PLAN_INCREASE_REAPPROVAL_SHARE', 'must be a number such as 0.2 (20%)');
   }
-  const leadTime = nonEmpty(env, 'REGKEY_CHECK_LEAD_TIME');
-  const afterPause = nonEmpty(env, 'REGKEY_CHECK_AFTER_PAUSE');
   try {
     return checkBillingLimits({
       maxAmount,
       currencies,
       allowShortIntervals: readBool(env, 'ALLOW_SHORT_INTERVALS', linePayEnv === 'sandbox'),
       planIncreaseReapprovalShare: share,
-      ...(leadTime === undefined ? {} : { regKeyCheckLeadTime: leadTime }),
-      ...(afterPause === undefined ? {} : { regKeyCheckAfterPause: afterPause }),
     });
   } catch (err) {
     if (err instanceof SubscriptionInputError) {
@@ -294,15 +294,23 @@ export function readBillingLimits(env: Env, linePayEnv = readLinePayEnv(env)): B
         ? 'LINEPAY_MAX_AMOUNTS'
         : err.field.includes('currencies')
           ? 'LINEPAY_CURRENCIES'
-          : err.field.includes('regKeyCheckLeadTime')
-            ? 'REGKEY_CHECK_LEAD_TIME'
-            : err.field.includes('regKeyCheckAfterPause')
-              ? 'REGKEY_CHECK_AFTER_PAUSE'
-              : 'PLAN_INCREASE_REAPPROVAL_SHARE';
+          : 'PLAN_INCREASE_REAPPROVAL_SHARE';
       throw new ConfigError(variable, err.message.replace(/^[^:]*: /, ''));
     }
     throw err;
   }
+}
+
+/**
+ * How a trial's approval registers the regKey without charging: `LINEPAY_TRIAL_VERIFICATION` =
+ * `refund_minimum` (default: works on every channel) or `void_authorization` (only once LINE Pay has
+ * enabled capture separation for the channel). See docs/sandbox-fidelity.md § Trials.
+ */
+export function readTrialVerification(env: Env): TrialVerification {
+  const value = nonEmpty(env, 'LINEPAY_TRIAL_VERIFICATION') ?? DEFAULT_TRIAL_VERIFICATION;
+  if (!(TRIAL_VERIFICATIONS as readonly string[]).includes(value))
+    throw new ConfigError('LINEPAY_TRIAL_VERIFICATION', `must be one of ${TRIAL_VERIFICATIONS.join(', ')}`);
+  return value as TrialVerification;
 }
 
 /** `API_TOKENS=a,b` (rotation: both valid while clients move over) or `API_TOKEN`; each ≥ 16 characters. */
@@ -339,6 +347,8 @@ export interface ServerConfig {
   /** Verify the callback links' tokens; the first is what workers sign with. */
   callbackSigningKeys: Buffer[];
   billingLimits: BillingLimits;
+  /** Default `trialVerification` of trials created through this service. */
+  trialVerification: TrialVerification;
   /** Per minute: callbacks per client IP and per subscription. */
   callbackRateLimit: { perIp: number; perSubscription: number };
   /** Header holding the client IP behind a proxy (its last value is used); unset: the socket address. */
@@ -450,6 +460,7 @@ export function readServerConfig(env: Env): ServerConfig {
     publicBaseUrl,
     callbackSigningKeys: readCallbackSigningKeys(env, linePayEnv, encryptionKeys),
     billingLimits: readBillingLimits(env, linePayEnv),
+    trialVerification: readTrialVerification(env),
     callbackRateLimit: {
       perIp: readInt(env, 'CALLBACK_RATE_LIMIT_PER_IP', 30, 1, 1_000_000),
       perSubscription: readInt(env, 'CALLBACK_RATE_LIMIT_PER_SUBSCRIPTION', 10, 1, 1_000_000),

@@ -43,7 +43,6 @@ import {
   TERMINAL_STATUSES,
   workflowIdFor,
 } from '../workflows/messages.js';
-import { regKeyIdleWarnings } from '../workflows/regkey-health.js';
 import {
   BillingCycleKey,
   CustomerIdKey,
@@ -60,6 +59,7 @@ import {
   type SubscriptionInput,
   SubscriptionInputError,
 } from '../workflows/subscription-input.js';
+import { DEFAULT_TRIAL_VERIFICATION, type TrialVerification } from '../workflows/trial.js';
 import {
   ConflictError,
   InternalError,
@@ -88,6 +88,14 @@ export interface CreateSubscriptionRequest {
   billingWindow?: { start: string; end: string };
   timeZone?: string;
   maxCycles?: number;
+  /** Free trial from approval (`P14D`); the first charge falls at its end. Not with `trialEnd`. */
+  trial?: string;
+  /** Free trial until this instant (in the future). */
+  trialEnd?: string;
+  /** How long before the end `subscription.trial_will_end` goes out (default `P3D`). */
+  trialWillEndNotice?: string;
+  /** Default: the client's `trialVerification` option. */
+  trialVerification?: TrialVerification;
 }
 
 export interface CreateSubscriptionResult {
@@ -98,8 +106,6 @@ export interface CreateSubscriptionResult {
   expiresAt?: string;
   /** False when this call found the subscription an identical earlier call had created. */
   created: boolean;
-  /** Things the merchant should know about these terms, e.g. LINE Pay's idle expiry of regKeys. */
-  warnings: string[];
 }
 
 /** One row of `listSubscriptions`: what the search attributes say, no workflow round trip. */
@@ -132,6 +138,8 @@ export interface SubscriptionsClientOptions {
   timeoutMs?: number;
   /** Billing limits checked at create and recorded in the input (default `DEFAULT_BILLING_LIMITS`). */
   limits?: BillingLimits;
+  /** How trials' approvals register the regKey without charging (default `refund_minimum`). */
+  trialVerification?: TrialVerification;
 }
 
 /** Every lifecycle call takes an idempotency key: a retry with the same `requestId` changes nothing twice. */
@@ -195,6 +203,11 @@ export function requestFingerprint(input: ReturnType<typeof normalizeSubscriptio
     billingAnchor: input.billingAnchor ?? null,
     billingWindow: input.billingWindow ?? null,
     maxCycles: input.maxCycles ?? null,
+    // Absent without a trial (undefined is left out), so fingerprints from before trials still match.
+    trial: input.trial,
+    trialEnd: input.trialEnd,
+    trialWillEndNotice: input.trialWillEndNotice,
+    trialVerification: input.trialVerification,
   };
   return createHash('sha256').update(canonicalJson(fields)).digest('hex');
 }
@@ -284,9 +297,17 @@ export function createSubscriptionsClient(options: SubscriptionsClientOptions): 
       const subscriptionId = request.subscriptionId ?? randomUUID();
       let normalized: ReturnType<typeof normalizeSubscriptionInput>;
       try {
+        if (request.trialEnd !== undefined && Date.parse(request.trialEnd) <= Date.now())
+          throw new SubscriptionInputError('trialEnd: must be in the future', 'trialEnd');
+        const trialDefaults =
+          (request.trial !== undefined || request.trialEnd !== undefined) &&
+          request.trialVerification === undefined
+            ? { trialVerification: options.trialVerification ?? DEFAULT_TRIAL_VERIFICATION }
+            : {};
         normalized = normalizeSubscriptionInput(
           {
             ...stripUndefined(request),
+            ...trialDefaults,
             subscriptionId,
             redirectUrls: redirectUrlsFor(options.publicBaseUrl, subscriptionId),
           },
@@ -333,12 +354,7 @@ export function createSubscriptionsClient(options: SubscriptionsClientOptions): 
             WORKFLOW_TYPE,
           );
         }
-        const out: CreateSubscriptionResult = {
-          subscriptionId,
-          status: result.status,
-          created,
-          warnings: regKeyIdleWarnings(normalized),
-        };
+        const out: CreateSubscriptionResult = { subscriptionId, status: result.status, created };
         if (result.paymentUrl) out.paymentUrl = result.paymentUrl;
         if (result.expiresAt) out.expiresAt = result.expiresAt;
         return out;
@@ -362,12 +378,7 @@ export function createSubscriptionsClient(options: SubscriptionsClientOptions): 
               subscriptionId,
             );
           }
-          return {
-            subscriptionId,
-            status: view.status,
-            created: false,
-            warnings: regKeyIdleWarnings(normalized),
-          };
+          return { subscriptionId, status: view.status, created: false };
         }
         throw mapped;
       }

@@ -529,10 +529,7 @@ function handlePaymentPage(
     return;
   }
   if (method === 'POST' && (path === '/web/payment/approve' || path === '/web/payment/cancel')) {
-    const form = new URLSearchParams(body.toString('utf8'));
-    const reserveId = form.get('transactionReserveId') ?? '';
-    // `app=1`: approved in the LINE app, whose browser never goes back to the merchant's confirmUrl.
-    const inApp = form.get('app') === '1';
+    const reserveId = new URLSearchParams(body.toString('utf8')).get('transactionReserveId') ?? '';
     const tx = findByReserveId(state, reserveId);
     if (!tx) {
       sendHtml(res, 404, renderErrorPage('This payment request does not exist.'));
@@ -544,7 +541,7 @@ function handlePaymentPage(
         return;
       }
       const decision = approveReservation(state, tx.transactionId);
-      if (decision.confirmUrlType === 'CLIENT' && !inApp) {
+      if (decision.confirmUrlType === 'CLIENT') {
         redirect(res, decision.redirectUrl);
         return;
       }

@@ -1,6 +1,6 @@
 import { type FaultRule, parseFaultRule } from './faults.js';
 import { approveReservation, cancelReservation, regKeyStatus, type UserDecision } from './payments.js';
-import type { SandboxState } from './state.js';
+import type { SandboxBehaviour, SandboxState } from './state.js';
 import type { LedgerEntry, RequestLogEntry } from './store.js';
 
 /** Test-side handle on a running sandbox; the `/__sandbox/*` routes expose the same operations. */
@@ -21,6 +21,8 @@ export interface SandboxControl {
   /** Test-only visibility of the real (unmasked) regKeys. */
   regKeys(): { regKey: string; status: 'ACTIVE' | 'EXPIRED'; lastPaymentAt?: string }[];
   reset(): void;
+  /** Changes answers to LINE Pay's open questions mid-run (e.g. a channel with capture separation). */
+  setBehaviour(patch: Partial<SandboxBehaviour>): void;
   /**
    * Reads the clock. With an async clock the in-process calls above use its latest reading (API
    * calls and `/__sandbox` routes read it themselves); await this first after moving time.
@@ -76,6 +78,9 @@ export function createSandboxControl(state: SandboxState): SandboxControl {
     },
     reset() {
       state.reset();
+    },
+    setBehaviour(patch) {
+      Object.assign(state.behaviour, patch);
     },
     readClock() {
       return state.readClock();

@@ -38,6 +38,7 @@ const MESSAGES: Record<string, string> = {
   '1298': 'Card payment declined.',
   '2101': 'Parameter error.',
   '2102': 'JSON data format error.',
+  '2103': 'Request rejected: this merchant cannot make capture=false preapproved payments.',
   '9000': 'Internal error.',
 };
 

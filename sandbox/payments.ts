@@ -254,6 +254,8 @@ export function requestPayment(s: SandboxState, body: unknown): ApiResult {
     return paramError('options.payment.payType', 'must be NORMAL or PREAPPROVED');
   const capture = optionalBoolean(payment.capture, 'options.payment.capture', true);
   if (!capture.ok) return capture.error;
+  if (payType === 'PREAPPROVED' && !capture.value && !s.behaviour.preapprovedAuthorization)
+    return result('2103');
 
   if (!isObject(body.redirectUrls)) return paramError('redirectUrls', 'is required');
   const urls = body.redirectUrls;

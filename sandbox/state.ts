@@ -15,6 +15,11 @@ export interface SandboxBehaviour {
   authenticatedConfirmWindowMs: number;
   /** Lifetime of a capture=false authorization. Default 7 days. */
   authorizationLifetimeMs: number;
+  /**
+   * The channel may send a PREAPPROVED Request with capture=false (LINE Pay enables capture
+   * separation per merchant). Default false: LINE Pay's sandbox answered 2103 to it (PY6).
+   */
+  preapprovedAuthorization: boolean;
   /** Append transactionId & orderId to cancelUrl too. Default true. */
   cancelUrlAppendsParams: boolean;
   /** Details shows refundAmount as a negative number. Default true. */
@@ -33,6 +38,7 @@ export const DEFAULT_BEHAVIOUR: SandboxBehaviour = {
   sumMismatchReturnCode: '2101',
   authenticatedConfirmWindowMs: 20 * 60_000,
   authorizationLifetimeMs: 7 * 24 * 3_600_000,
+  preapprovedAuthorization: false,
   cancelUrlAppendsParams: true,
   negativeRefundAmountInDetails: true,
   preapprovedInfoIncludesOrderId: true,

@@ -27,6 +27,8 @@ export interface ReserveInput {
   currency: Currency;
   confirmUrl: string;
   cancelUrl: string;
+  /** `false` only for a trial's approval with `void_authorization`: Confirm then only authorizes. */
+  capture?: boolean;
 }
 export interface ReserveResult {
   /**
@@ -93,15 +95,6 @@ export type RequestStatusResult = {
   status: 'waiting' | 'authenticated' | 'canceled_or_expired' | 'failed' | 'completed';
 };
 
-/**
- * Check-regKey's verdict, without the key: `dead` when LINE Pay says it is gone (1190, 1193 and the
- * other regKey-killing codes), `unknown` when the check gave no usable answer (9000, unreachable).
- */
-export interface RegKeyCheckResult {
-  health: 'live' | 'dead' | 'unknown';
-  returnCode?: string;
-}
-
 export interface SubscriptionActivities extends RefundActivities {
   /** Request API with payType PREAPPROVED; the callback URLs it sends carry a signed token. */
   reservePreapproved(input: ReserveInput): Promise<ReserveResult>;
@@ -118,13 +111,18 @@ export interface SubscriptionActivities extends RefundActivities {
     transactionId: string;
     amount?: number;
   }): Promise<{ refundTransactionId?: string; alreadyRefunded: boolean }>;
+  /**
+   * Void API on an authorization (capture=false). Whatever Void answers, Payment Details then says
+   * where the authorization is: voided, expired unused, or captured (then it must be refunded).
+   */
+  voidAuthorization(input: {
+    transactionId: string;
+  }): Promise<{ outcome: 'voided' | 'expired' | 'captured' }>;
   /** Expire API; an already dead key counts as done. */
   expireRegKey(input: {
     owner: RegKeyOwner;
     sealedRegKey: SealedRegKey;
   }): Promise<{ alreadyExpired: boolean }>;
-  /** Check-regKey API (`creditCardAuth=false`): is the held regKey still usable? Never throws on an answer. */
-  checkRegKey(input: { owner: RegKeyOwner; sealedRegKey: SealedRegKey }): Promise<RegKeyCheckResult>;
   /** Ledger: stores each event once by id and queues its webhooks. Idempotent. */
   recordEvents(input: RecordEventsInput): Promise<{ stored: number }>;
 }

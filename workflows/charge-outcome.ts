@@ -30,6 +30,7 @@ import {
   startCalendar,
   transition,
 } from './subscription-state.js';
+import { applyTrialConfirmed, isTrialApproval } from './trial-outcome.js';
 
 const SYSTEM: Actor = { kind: 'system' };
 const CUSTOMER: Actor = { kind: 'customer' };
@@ -91,6 +92,7 @@ export function applyConfirmed(
   result: Extract<ConfirmApprovalResult, { outcome: 'confirmed' }>,
   now: number,
 ): ConfirmResult {
+  if (isTrialApproval(state)) return applyTrialConfirmed(state, result, now);
   const req = state.requests.confirm!;
   const r = req.reservation;
   state.requests.confirm = undefined;
@@ -338,8 +340,10 @@ export function applyCharged(
   };
   recordCharge(state, record, now);
   const wasPastDue = state.status === 'past_due';
+  const wasTrialing = state.status === 'trialing';
   advanceCycle(state);
   if (wasPastDue) transition(state, 'active', SYSTEM, `cycle ${c.cycle} paid after dunning`, now);
+  if (wasTrialing) transition(state, 'active', SYSTEM, `trial over; cycle ${c.cycle} paid`, now);
   return 'advance';
 }
 

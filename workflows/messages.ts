@@ -4,11 +4,14 @@
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { Actor, Currency } from './subscription-input.js';
+import type { TrialState } from './trial.js';
 
 export { REJECTION_TYPES } from './failure-types.js';
 
 export const SUBSCRIPTION_STATUSES = [
   'pending_approval',
+  /** Approved, regKey held, no period paid yet: the first charge falls at the trial's end. */
+  'trialing',
   'active',
   'past_due',
   'paused',
@@ -153,12 +156,12 @@ export interface SubscriptionView {
   pendingPlanChange?: PlanChange;
   reservation?: Reservation;
   regKeyMasked?: string;
+  /** A free trial: when it ends (the first charge) and how the approval payment was given back. */
+  trial?: TrialState;
   dunning?: DunningState;
   unresolvedCharge?: UnresolvedCharge;
   needsAttention?: NeedsAttention;
   blocked?: BlockedStep;
-  /** The latest Check regKey before a charge (plans every 6 months or more, after a long pause). */
-  regKeyCheck?: { at: string; cycle: number; health: 'live' | 'dead' | 'unknown'; returnCode?: string };
   pausedAt?: string;
   resumeAt?: string;
   cancelAt?: string;

@@ -16,6 +16,10 @@ export const SUBSCRIPTION_EVENT_TYPES = [
   'subscription.completed',
   'subscription.needs_attention',
   'charge.refunded',
+  /** Approved with a trial: the regKey is registered and nothing is charged until `trialEndsAt`. */
+  'subscription.trial_started',
+  /** `trialWillEndNotice` (default 3 days) before the trial's end, or at approval for a shorter trial. */
+  'subscription.trial_will_end',
 ] as const;
 export type SubscriptionEventType = (typeof SUBSCRIPTION_EVENT_TYPES)[number];
 

@@ -1,6 +1,7 @@
 import { parseInterval } from './billing-calendar.js';
 import { type BillingWindow, BillingWindowError, parseBillingWindow } from './billing-window.js';
 import { parseDuration } from './duration.js';
+import { checkTrialRequest, TrialInputError, type TrialRequest } from './trial.js';
 
 /** Currencies LINE Pay v3 accepts today (JPY is retired). Amounts are integers in the currency's unit. */
 export const CURRENCIES = ['TWD', 'THB', 'USD'] as const;
@@ -37,10 +38,6 @@ export interface BillingLimits {
   allowShortIntervals: boolean;
   /** A plan increase above this share of the current amount needs the customer's re-approval (0.2 = 20%). */
   planIncreaseReapprovalShare: number;
-  /** How long before a due date the regKey is checked, when a check is owed (default P7D; regkey-health.ts). */
-  regKeyCheckLeadTime?: string;
-  /** A pause at least this long owes a regKey check before the next charge (default P30D). */
-  regKeyCheckAfterPause?: string;
 }
 
 export const DEFAULT_BILLING_LIMITS: BillingLimits = {
@@ -63,7 +60,7 @@ export interface RedirectUrls {
 }
 
 /** What a merchant asks for. Validated by the client before start and again inside the workflow. */
-export interface SubscriptionInput {
+export interface SubscriptionInput extends TrialRequest {
   subscriptionId: string;
   customerId: string;
   productName: string;
@@ -99,8 +96,12 @@ export interface SubscriptionInput {
 /** Input with every default filled in: what the workflow actually runs on. */
 export interface NormalizedSubscriptionInput
   extends Required<
-    Omit<SubscriptionInput, 'billingAnchor' | 'billingWindow' | 'maxCycles' | 'actor' | 'requestFingerprint'>
-  > {
+      Omit<
+        SubscriptionInput,
+        'billingAnchor' | 'billingWindow' | 'maxCycles' | 'actor' | 'requestFingerprint' | keyof TrialRequest
+      >
+    >,
+    TrialRequest {
   billingAnchor?: string;
   billingWindow?: BillingWindow;
   maxCycles?: number;
@@ -182,19 +183,12 @@ export function checkBillingLimits(limits: unknown, field = 'limits'): BillingLi
   if (typeof share !== 'number' || !Number.isFinite(share) || share < 0 || share > 100) {
     fail(`${field}.planIncreaseReapprovalShare`, 'must be a number between 0 and 100');
   }
-  const out: BillingLimits = {
+  return {
     maxAmount,
     currencies: [...l.currencies],
     allowShortIntervals: l.allowShortIntervals,
     planIncreaseReapprovalShare: share,
   };
-  for (const key of ['regKeyCheckLeadTime', 'regKeyCheckAfterPause'] as const) {
-    if (l[key] !== undefined) {
-      durationOrFail(`${field}.${key}`, l[key]);
-      out[key] = l[key];
-    }
-  }
-  return out;
 }
 
 /** Refuses an amount above the limit for its currency (create and plan changes alike). */
@@ -312,6 +306,13 @@ export function normalizeSubscriptionInput(
   };
   if (raw.billingAnchor !== undefined) out.billingAnchor = new Date(raw.billingAnchor).toISOString();
   if (raw.maxCycles !== undefined) out.maxCycles = raw.maxCycles;
+  try {
+    const terms = checkTrialRequest(raw, raw.billingAnchor);
+    if (terms) Object.assign(out, terms);
+  } catch (err) {
+    if (err instanceof TrialInputError) throw new SubscriptionInputError(err.message, err.field);
+    throw err;
+  }
   if (raw.billingWindow !== undefined) {
     const w = raw.billingWindow;
     try {

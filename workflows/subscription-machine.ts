@@ -18,13 +18,13 @@ export const TRANSITION_TABLE: readonly TransitionRule[] = [
   {
     from: 'pending_approval',
     to: 'pending_approval',
-    event: 'payment link renewed, forged or early confirm, unconfirmed cancel link, approval seen by a poll',
+    event: 'payment link renewed, forged or early confirm, unconfirmed cancel link',
     actor: 'customer/system',
   },
   {
     from: 'pending_approval',
     to: 'active',
-    event: 'confirm webhook or a poll seeing 0110, Confirm API ok (first period paid)',
+    event: 'confirm webhook, Confirm API ok (first period paid)',
     actor: 'customer',
   },
   {
@@ -36,14 +36,41 @@ export const TRANSITION_TABLE: readonly TransitionRule[] = [
   {
     from: 'pending_approval',
     to: 'approval_canceled',
-    event: 'cancel link confirmed by Check-payment-request-status, or a poll seeing 0121/0122',
+    event: 'cancel link, confirmed by Check-payment-request-status',
     actor: 'customer',
   },
   { from: 'pending_approval', to: 'canceled', event: '`cancel`', actor: 'merchant/operator' },
   {
+    from: 'pending_approval',
+    to: 'trialing',
+    event: 'confirm webhook with a trial: regKey registered, the approval payment given back',
+    actor: 'customer',
+  },
+  {
+    from: 'trialing',
+    to: 'trialing',
+    event:
+      'approval payment voided or refunded, `trial_will_end` notice, plan change, cancel at period end scheduled',
+    actor: 'system/merchant',
+  },
+  { from: 'trialing', to: 'active', event: "first charge ok at the trial's end", actor: 'system' },
+  { from: 'trialing', to: 'past_due', event: 'first charge soft-declined', actor: 'system' },
+  {
+    from: 'trialing',
+    to: 'reapproval_required',
+    event: 'first charge hard-declined or regKey dead',
+    actor: 'system',
+  },
+  {
+    from: 'trialing',
+    to: 'canceled',
+    event: "`cancel` (nothing charged, regKey expired), or the trial's end after `cancel {atPeriodEnd}`",
+    actor: 'merchant/operator',
+  },
+  {
     from: 'active',
     to: 'active',
-    event: 'charge ok, plan change, cancel at period end scheduled, regKey checked live',
+    event: 'charge ok, plan change, cancel at period end scheduled',
     actor: 'system/merchant',
   },
   {
@@ -55,7 +82,7 @@ export const TRANSITION_TABLE: readonly TransitionRule[] = [
   {
     from: 'active',
     to: 'reapproval_required',
-    event: 'hard decline or dead regKey (also Check regKey ahead of a due date), or a plan increase above the consent share',
+    event: 'hard decline or dead regKey, or a plan increase above the consent share',
     actor: 'system',
   },
   { from: 'active', to: 'paused', event: '`pause`', actor: 'merchant/operator' },

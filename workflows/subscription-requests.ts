@@ -4,7 +4,6 @@
  * Handlers in subscription.ts are one line over these; the main loop carries out what they record.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { recordConfirm, sharedConfirm } from './approval-poll.js';
 import { REJECTION_TYPES } from './failure-types.js';
 import type {
   ApprovalCancelInput,
@@ -21,7 +20,6 @@ import type {
   RetryNowResult,
   SettleChargeInput,
 } from './messages.js';
-import { notePauseEnded } from './regkey-health.js';
 import { type Actor, checkAmount, SubscriptionInputError } from './subscription-input.js';
 import {
   appliedResult,
@@ -115,8 +113,6 @@ export function validateConfirm(state: SubscriptionState, input: ConfirmInput): 
   if (!input || typeof input.transactionId !== 'string' || typeof input.orderId !== 'string') {
     reject(REJECTION_TYPES.invalidRequest, 'transactionId and orderId are required');
   }
-  // A late or repeated confirm of an approval already being (or already) confirmed: its answer.
-  if (sharedConfirm(state, input)) return;
   const r = state.reservation;
   // Ids first: the answer must not tell a caller without them what state the subscription is in.
   if (!r || r.transactionId !== input.transactionId || r.orderId !== input.orderId) {
@@ -132,7 +128,14 @@ export function validateConfirm(state: SubscriptionState, input: ConfirmInput): 
 }
 
 export function acceptConfirm(state: SubscriptionState, input: ConfirmInput): void {
-  recordConfirm(state, input);
+  state.requests.seq += 1;
+  state.requests.confirm = {
+    transactionId: input.transactionId,
+    orderId: input.orderId,
+    // The reservation the confirm was validated against, whatever happens to state.reservation next.
+    reservation: { ...state.reservation!, paymentUrl: { ...state.reservation!.paymentUrl } },
+    seq: state.requests.seq,
+  };
 }
 
 export function validateCancelApproval(state: SubscriptionState, input: ApprovalCancelInput): void {
@@ -181,7 +184,11 @@ export function validateCancel(state: SubscriptionState, input: CancelInput): vo
  */
 export function acceptCancel(state: SubscriptionState, input: CancelInput, now: number): string | undefined {
   const reason = input.reason ?? 'canceled by request';
-  if (input.atPeriodEnd && (state.status === 'active' || state.status === 'paused')) {
+  // A trial's period ends at the trial's end: nothing is charged, the regKey is expired then.
+  if (
+    input.atPeriodEnd &&
+    (state.status === 'active' || state.status === 'paused' || state.status === 'trialing')
+  ) {
     // With the current cycle's charge under way, the period that ends is the one it pays for.
     state.cancelAt =
       state.charge !== undefined && state.calendar
@@ -252,7 +259,6 @@ export function applyResume(
 ): ResumeResult {
   const prior = appliedResult(state, requestId);
   if (prior) return prior.result as ResumeResult;
-  notePauseEnded(state, now);
   const skipped = resumeCalendar(state, now);
   const note = skipped.length > 0 ? ` (skipped cycles ${skipped.join(', ')})` : '';
   transition(state, 'active', actor, `${reason}${note}`, now);

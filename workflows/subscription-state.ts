@@ -4,7 +4,6 @@
  * workflow must remember lives here, requests included, so continue-as-new carries it whole.
  * Unit-testable without Temporal.
  */
-import type { ApprovalPoll, ConfirmSeen } from './approval-poll.js';
 import { type BillingCalendar, dueAt, firstCycleDueAtOrAfter, parseInterval } from './billing-calendar.js';
 import { billingWindowInstant } from './billing-window.js';
 import { parseDuration } from './duration.js';
@@ -24,10 +23,10 @@ import type {
 import { TERMINAL_STATUSES } from './messages.js';
 import { chargeOrderId, earlierChargeOrderIds } from './order-id.js';
 import type { RefundBook } from './refund.js';
-import type { RegKeyHealth } from './regkey-health.js';
 import { eventId, type SubscriptionEvent, type SubscriptionEventType } from './subscription-event.js';
 import type { Actor, Currency, NormalizedSubscriptionInput } from './subscription-input.js';
 import { canTransition, IllegalTransitionError } from './subscription-machine.js';
+import type { TrialState } from './trial.js';
 
 const MAX_CHARGES_KEPT = 24;
 const MAX_AUDIT_KEPT = 60;
@@ -103,12 +102,8 @@ export interface SubscriptionState {
   reapprovalDeadline?: string | undefined;
   sealedRegKey?: string | undefined;
   regKeyMasked?: string | undefined;
-  /** Pre-charge regKey checks (regkey-health.ts). */
-  regKeyHealth?: RegKeyHealth | undefined;
-  /** Check-status polls of the current reservation, for an approval whose browser never returns. */
-  approvalPoll?: ApprovalPoll | undefined;
-  /** Confirms accepted, by payment request: a late or repeated one for the same ids shares the answer. */
-  confirmsSeen?: ConfirmSeen[] | undefined;
+  /** Set at a trial's approval (trial.ts); stays for the record once the trial is over. */
+  trial?: TrialState | undefined;
   /** The held regKey must be expired at LINE Pay before anything else happens. */
   retireRegKey: boolean;
   dunning?: DunningState | undefined;
@@ -220,6 +215,8 @@ export function emit(
 function statusEvent(from: SubscriptionStatus, to: SubscriptionStatus): SubscriptionEventType | undefined {
   if (from === to) return undefined;
   switch (to) {
+    case 'trialing':
+      return 'subscription.trial_started';
     case 'active':
       return from === 'paused'
         ? 'subscription.resumed'
@@ -271,6 +268,7 @@ export function transition(
         actor: actor.kind,
         cycle: state.cycle,
         ...(to === 'canceled' && state.cancelReason ? { cancelReason: state.cancelReason } : {}),
+        ...(to === 'trialing' && state.trial ? { trialEndsAt: state.trial.endsAt } : {}),
       },
       now,
     );
@@ -545,11 +543,11 @@ export function toView(state: SubscriptionState): SubscriptionView {
     pendingPlanChange: pending,
     reservation: state.reservation,
     regKeyMasked: state.regKeyMasked,
+    trial: state.trial ? { ...state.trial, verification: { ...state.trial.verification } } : undefined,
     dunning: state.dunning,
     unresolvedCharge: unresolvedView(state.charge),
     needsAttention: state.attention,
     blocked: state.blocked,
-    regKeyCheck: state.regKeyHealth?.last,
     pausedAt: state.pausedAt,
     resumeAt: state.resumeAt,
     cancelAt: state.cancelAt,

@@ -15,7 +15,6 @@ import {
   proxyActivities,
 } from '@temporalio/workflow';
 import type { LookupResult, SubscriptionActivities } from './activity-contract.js';
-import { performApprovalPoll } from './approval-poll-steps.js';
 import {
   applyApprovalCancelChecked,
   applyApprovalExpired,
@@ -40,7 +39,8 @@ import { ACTIVITY_FAILURE_TYPES, NON_RETRYABLE_ACTIVITY_FAILURES } from './failu
 import type { Step } from './next-step.js';
 import { reservationOrderId } from './order-id.js';
 import { performRefundStep } from './refund-steps.js';
-import { performRegKeyCheck } from './regkey-health-steps.js';
+import { trialReservation, trialTermsOf } from './trial.js';
+import { performTrialStep } from './trial-steps.js';
 import { applyResume } from './subscription-requests.js';
 import { openCharge, type SubscriptionState } from './subscription-state.js';
 
@@ -105,7 +105,11 @@ export async function performStep(ctx: StepContext, step: Step): Promise<void> {
       const kind = step.reservation;
       const k = kind === 'approval' ? state.reservationsForCycle : state.reservationsForCycle + 1;
       const orderId = reservationOrderId(state.input.subscriptionId, state.instanceId, state.cycle, k);
-      const amount = state.plan.amount;
+      // A trial's approval moves only the smallest amount, given back right after Confirm (trial.ts).
+      const terms = kind === 'approval' ? trialTermsOf(state.input) : undefined;
+      const { amount, capture } = terms
+        ? trialReservation(terms, state.plan.currency)
+        : { amount: state.plan.amount, capture: true };
       try {
         const res = await lineApi.reservePreapproved.executeWithOptions(
           {
@@ -123,6 +127,7 @@ export async function performStep(ctx: StepContext, step: Step): Promise<void> {
               currency: state.plan.currency,
               confirmUrl: state.input.redirectUrls.confirmUrl,
               cancelUrl: state.input.redirectUrls.cancelUrl,
+              ...(capture ? {} : { capture }),
             },
           ],
         );
@@ -324,15 +329,13 @@ export async function performStep(ctx: StepContext, step: Step): Promise<void> {
     case 'consentReapproval':
       enterConsentReapproval(state, now());
       return;
-    case 'pollApproval':
-      await performApprovalPoll(state, now);
-      return;
-    case 'checkRegKey':
-      await performRegKeyCheck(state, now);
-      return;
     case 'lookupRefund':
     case 'sendRefund':
       await performRefundStep(state, now, step.kind);
+      return;
+    case 'settleTrialVerification':
+    case 'trialWillEnd':
+      await performTrialStep(state, now, step.kind);
       return;
     case 'wait':
     case 'done':

@@ -364,6 +364,18 @@ export function createApp(deps: AppDeps): Hono {
         message: `Thank you! Your LINE Pay subscription is active.${paid}${next}`,
       });
     }
+    if (result.status === 'trialing') {
+      const next = result.nextChargeAt
+        ? ` Your free trial runs until ${result.nextChargeAt}, the first charge.`
+        : '';
+      return page(c, 200, {
+        tone: 'active',
+        status: 'trialing',
+        subscriptionId,
+        title: 'Your free trial has started',
+        message: `Thank you! Your LINE Pay subscription is set up and nothing was charged for now.${next}`,
+      });
+    }
     if (result.status === 'pending_approval' || result.status === 'reapproval_required') {
       return page(c, 202, {
         tone: 'pending',

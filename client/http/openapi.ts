@@ -148,8 +148,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           requestBody: { required: true, content: json(createSubscriptionBody) },
           responses: {
             201: {
-              description:
-                'Created; send the customer to paymentUrl.web. `warnings` says what these terms meet at LINE Pay (a regKey expires after a long idle time)',
+              description: 'Created; send the customer to paymentUrl.web',
               content: json(createSubscriptionResponse),
             },
             200: {

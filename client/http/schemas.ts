@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SUBSCRIPTION_STATUSES } from '../../workflows/messages.js';
 import { CURRENCIES } from '../../workflows/subscription-input.js';
+import { TRIAL_VERIFICATIONS } from '../../workflows/trial.js';
 
 /**
  * Request and response shapes of the HTTP service. Strict objects: an unknown field is a 400, not a
@@ -32,6 +33,33 @@ export const createSubscriptionBody = z.strictObject({
     .optional(),
   timeZone: z.string().min(1).max(64).optional(),
   maxCycles: z.number().int().positive().max(10_000).optional(),
+  trial: z
+    .string()
+    .min(2)
+    .max(32)
+    .optional()
+    .describe(
+      "Free trial from approval, ISO-8601 duration (P14D, P1M; at most a year). The approval charges nothing for the period; the first charge falls at the trial's end, where the calendar anchors. Not with trialEnd or billingAnchor.",
+    ),
+  trialEnd: isoInstant
+    .optional()
+    .describe(
+      'Free trial until this instant (instead of trial); in the future. The first charge falls there.',
+    ),
+  trialWillEndNotice: z
+    .string()
+    .min(2)
+    .max(32)
+    .optional()
+    .describe(
+      'How long before the trial ends `subscription.trial_will_end` goes out (ISO-8601, default P3D).',
+    ),
+  trialVerification: z
+    .enum(TRIAL_VERIFICATIONS)
+    .optional()
+    .describe(
+      'How the approval registers the regKey without charging: refund_minimum (default: 1 unit captured and refunded at once) or void_authorization (capture=false, then Void; needs capture separation on the LINE Pay channel).',
+    ),
 });
 
 export const cancelBody = z.strictObject({ atPeriodEnd: z.boolean().optional(), reason: reason.optional() });
@@ -81,8 +109,6 @@ export const createSubscriptionResponse = z.object({
   status: z.enum(SUBSCRIPTION_STATUSES),
   paymentUrl: paymentUrl.optional(),
   expiresAt: isoInstant.optional(),
-  /** E.g. LINE Pay expires a regKey after a long idle time (about 180 days, unconfirmed). */
-  warnings: z.array(z.string()),
 });
 export const errorResponse = z.object({
   error: z.object({

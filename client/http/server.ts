@@ -45,6 +45,7 @@ async function main(): Promise<void> {
       taskQueue: config.temporal.taskQueue,
       publicBaseUrl: config.publicBaseUrl,
       limits: config.billingLimits,
+      trialVerification: config.trialVerification,
     }),
     apiToken: config.apiTokens,
     callbackSigningKeys: config.callbackSigningKeys,
