@@ -521,5 +521,21 @@ export function createActivities({ linePay, vault, callbackSigningKey }: Activit
         throw err;
       }
     },
+
+    async checkRegKey({ owner, sealedRegKey }: { owner: RegKeyOwner; sealedRegKey: string }) {
+      const attempt = new Attempt();
+      const regKey = openRegKey(vault, sealedRegKey, owner);
+      try {
+        await attempt.call('checkRegKey', (o) => linePay.checkRegKey(regKey, o));
+        return { health: 'live' as const, returnCode: '0000' };
+      } catch (err) {
+        if (!(err instanceof LinePayError)) throw err;
+        const returnCode = err.returnCode === undefined ? {} : { returnCode: err.returnCode };
+        if (err.code === 'regkey_dead') return { health: 'dead' as const, ...returnCode };
+        // 9000, a timeout, our channel refused: no verdict. The charge goes ahead and tells.
+        log.warn('regKey check gave no verdict', { code: err.code, returnCode: err.returnCode });
+        return { health: 'unknown' as const, ...returnCode };
+      }
+    },
   };
 }

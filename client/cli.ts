@@ -413,6 +413,7 @@ export async function runCommand(cmd: ParsedCommand, subs: SubscriptionsClient, 
           `${r.created ? 'Created' : 'Already exists:'} subscription ${r.subscriptionId} (${r.status})`,
           ...(r.paymentUrl ? [`Payment URL: ${r.paymentUrl.web}`, `App URL:     ${r.paymentUrl.app}`] : []),
           ...(r.expiresAt ? [`Expires:     ${r.expiresAt}`] : []),
+          ...r.warnings.map((w) => `Warning:     ${w}`),
         ].join('\n'),
       );
       return 0;

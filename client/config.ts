@@ -250,7 +250,8 @@ export function readCallbackSigningKeys(
 /**
  * Billing limits of this deployment: `LINEPAY_MAX_AMOUNTS=TWD:500000,USD:10000` (others keep their
  * defaults), `LINEPAY_CURRENCIES=TWD,THB` (the channel's currencies), `ALLOW_SHORT_INTERVALS` (default:
- * true only with LINEPAY_ENV=sandbox), `PLAN_INCREASE_REAPPROVAL_SHARE` (default 0.2).
+ * true only with LINEPAY_ENV=sandbox), `PLAN_INCREASE_REAPPROVAL_SHARE` (default 0.2),
+ * `REGKEY_CHECK_LEAD_TIME` (default P7D) and `REGKEY_CHECK_AFTER_PAUSE` (default P30D).
  */
 export function readBillingLimits(env: Env, linePayEnv = readLinePayEnv(env)): BillingLimits {
   const maxAmount: Record<Currency, number> = { ...DEFAULT_BILLING_LIMITS.maxAmount };
@@ -281,12 +282,16 @@ export function readBillingLimits(env: Env, linePayEnv = readLinePayEnv(env)): B
   if (shareText !== undefined && !/^\d+(\.\d+)?$/.test(shareText)) {
     throw new ConfigError('PLAN_INCREASE_REAPPROVAL_SHARE', 'must be a number such as 0.2 (20%)');
   }
+  const leadTime = nonEmpty(env, 'REGKEY_CHECK_LEAD_TIME');
+  const afterPause = nonEmpty(env, 'REGKEY_CHECK_AFTER_PAUSE');
   try {
     return checkBillingLimits({
       maxAmount,
       currencies,
       allowShortIntervals: readBool(env, 'ALLOW_SHORT_INTERVALS', linePayEnv === 'sandbox'),
       planIncreaseReapprovalShare: share,
+      ...(leadTime === undefined ? {} : { regKeyCheckLeadTime: leadTime }),
+      ...(afterPause === undefined ? {} : { regKeyCheckAfterPause: afterPause }),
     });
   } catch (err) {
     if (err instanceof SubscriptionInputError) {
@@ -294,7 +299,11 @@ export function readBillingLimits(env: Env, linePayEnv = readLinePayEnv(env)): B
         ? 'LINEPAY_MAX_AMOUNTS'
         : err.field.includes('currencies')
           ? 'LINEPAY_CURRENCIES'
-          : 'PLAN_INCREASE_REAPPROVAL_SHARE';
+          : err.field.includes('regKeyCheckLeadTime')
+            ? 'REGKEY_CHECK_LEAD_TIME'
+            : err.field.includes('regKeyCheckAfterPause')
+              ? 'REGKEY_CHECK_AFTER_PAUSE'
+              : 'PLAN_INCREASE_REAPPROVAL_SHARE';
       throw new ConfigError(variable, err.message.replace(/^[^:]*: /, ''));
     }
     throw err;

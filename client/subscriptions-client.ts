@@ -43,6 +43,7 @@ import {
   TERMINAL_STATUSES,
   workflowIdFor,
 } from '../workflows/messages.js';
+import { regKeyIdleWarnings } from '../workflows/regkey-health.js';
 import {
   BillingCycleKey,
   CustomerIdKey,
@@ -106,6 +107,8 @@ export interface CreateSubscriptionResult {
   expiresAt?: string;
   /** False when this call found the subscription an identical earlier call had created. */
   created: boolean;
+  /** Things the merchant should know about these terms, e.g. LINE Pay's idle expiry of regKeys. */
+  warnings: string[];
 }
 
 /** One row of `listSubscriptions`: what the search attributes say, no workflow round trip. */
@@ -354,7 +357,12 @@ export function createSubscriptionsClient(options: SubscriptionsClientOptions): 
             WORKFLOW_TYPE,
           );
         }
-        const out: CreateSubscriptionResult = { subscriptionId, status: result.status, created };
+        const out: CreateSubscriptionResult = {
+          subscriptionId,
+          status: result.status,
+          created,
+          warnings: regKeyIdleWarnings(normalized),
+        };
         if (result.paymentUrl) out.paymentUrl = result.paymentUrl;
         if (result.expiresAt) out.expiresAt = result.expiresAt;
         return out;
@@ -378,7 +386,12 @@ export function createSubscriptionsClient(options: SubscriptionsClientOptions): 
               subscriptionId,
             );
           }
-          return { subscriptionId, status: view.status, created: false };
+          return {
+            subscriptionId,
+            status: view.status,
+            created: false,
+            warnings: regKeyIdleWarnings(normalized),
+          };
         }
         throw mapped;
       }

@@ -529,7 +529,10 @@ function handlePaymentPage(
     return;
   }
   if (method === 'POST' && (path === '/web/payment/approve' || path === '/web/payment/cancel')) {
-    const reserveId = new URLSearchParams(body.toString('utf8')).get('transactionReserveId') ?? '';
+    const form = new URLSearchParams(body.toString('utf8'));
+    const reserveId = form.get('transactionReserveId') ?? '';
+    // `app=1`: approved in the LINE app, whose browser never goes back to the merchant's confirmUrl.
+    const inApp = form.get('app') === '1';
     const tx = findByReserveId(state, reserveId);
     if (!tx) {
       sendHtml(res, 404, renderErrorPage('This payment request does not exist.'));
@@ -541,7 +544,7 @@ function handlePaymentPage(
         return;
       }
       const decision = approveReservation(state, tx.transactionId);
-      if (decision.confirmUrlType === 'CLIENT') {
+      if (decision.confirmUrlType === 'CLIENT' && !inApp) {
         redirect(res, decision.redirectUrl);
         return;
       }

@@ -16,7 +16,7 @@ h1{font-size:18px;margin:0 0 4px;color:#06c755}.merchant{color:#555;margin:0 0 1
 ul{padding-left:18px}.amount{font-size:28px;font-weight:700;margin:16px 0}
 .notice{background:#fff8e1;border:1px solid #ffd54f;padding:10px;border-radius:8px;font-size:14px}
 .actions{display:flex;gap:12px;margin-top:20px}button{flex:1;padding:12px;border:0;border-radius:8px;font-size:16px;cursor:pointer}
-#approve{background:#06c755;color:#fff}#cancel{background:#e0e0e0}`;
+#approve{background:#06c755;color:#fff}#approve-in-app{margin-top:12px;width:100%;background:#fff;color:#06c755;border:1px solid #06c755}#cancel{background:#e0e0e0}`;
 
 function layout(title: string, content: string): string {
   return `<!doctype html>
@@ -46,7 +46,8 @@ ${preapproved}
 <div class="actions">
 <form method="post" action="/web/payment/cancel">${hidden}<button id="cancel" type="submit">Cancel</button></form>
 <form method="post" action="/web/payment/approve">${hidden}<button id="approve" type="submit">Approve</button></form>
-</div>`,
+</div>
+<form method="post" action="/web/payment/approve">${hidden}<input type="hidden" name="app" value="1"><button id="approve-in-app" type="submit">Approve in the LINE app (no return to the merchant)</button></form>`,
   );
 }
 

@@ -95,6 +95,15 @@ export type RequestStatusResult = {
   status: 'waiting' | 'authenticated' | 'canceled_or_expired' | 'failed' | 'completed';
 };
 
+/**
+ * Check-regKey's verdict, without the key: `dead` when LINE Pay says it is gone (1190, 1193 and the
+ * other regKey-killing codes), `unknown` when the check gave no usable answer (9000, unreachable).
+ */
+export interface RegKeyCheckResult {
+  health: 'live' | 'dead' | 'unknown';
+  returnCode?: string;
+}
+
 export interface SubscriptionActivities extends RefundActivities {
   /** Request API with payType PREAPPROVED; the callback URLs it sends carry a signed token. */
   reservePreapproved(input: ReserveInput): Promise<ReserveResult>;
@@ -123,6 +132,8 @@ export interface SubscriptionActivities extends RefundActivities {
     owner: RegKeyOwner;
     sealedRegKey: SealedRegKey;
   }): Promise<{ alreadyExpired: boolean }>;
+  /** Check-regKey API (`creditCardAuth=false`): is the held regKey still usable? Never throws on an answer. */
+  checkRegKey(input: { owner: RegKeyOwner; sealedRegKey: SealedRegKey }): Promise<RegKeyCheckResult>;
   /** Ledger: stores each event once by id and queues its webhooks. Idempotent. */
   recordEvents(input: RecordEventsInput): Promise<{ stored: number }>;
 }

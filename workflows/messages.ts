@@ -162,6 +162,8 @@ export interface SubscriptionView {
   unresolvedCharge?: UnresolvedCharge;
   needsAttention?: NeedsAttention;
   blocked?: BlockedStep;
+  /** The latest Check regKey before a charge (plans every 6 months or more, after a long pause). */
+  regKeyCheck?: { at: string; cycle: number; health: 'live' | 'dead' | 'unknown'; returnCode?: string };
   pausedAt?: string;
   resumeAt?: string;
   cancelAt?: string;

@@ -38,6 +38,10 @@ export interface BillingLimits {
   allowShortIntervals: boolean;
   /** A plan increase above this share of the current amount needs the customer's re-approval (0.2 = 20%). */
   planIncreaseReapprovalShare: number;
+  /** How long before a due date the regKey is checked, when a check is owed (default P7D; regkey-health.ts). */
+  regKeyCheckLeadTime?: string;
+  /** A pause at least this long owes a regKey check before the next charge (default P30D). */
+  regKeyCheckAfterPause?: string;
 }
 
 export const DEFAULT_BILLING_LIMITS: BillingLimits = {
@@ -183,12 +187,19 @@ export function checkBillingLimits(limits: unknown, field = 'limits'): BillingLi
   if (typeof share !== 'number' || !Number.isFinite(share) || share < 0 || share > 100) {
     fail(`${field}.planIncreaseReapprovalShare`, 'must be a number between 0 and 100');
   }
-  return {
+  const out: BillingLimits = {
     maxAmount,
     currencies: [...l.currencies],
     allowShortIntervals: l.allowShortIntervals,
     planIncreaseReapprovalShare: share,
   };
+  for (const key of ['regKeyCheckLeadTime', 'regKeyCheckAfterPause'] as const) {
+    if (l[key] !== undefined) {
+      durationOrFail(`${field}.${key}`, l[key]);
+      out[key] = l[key];
+    }
+  }
+  return out;
 }
 
 /** Refuses an amount above the limit for its currency (create and plan changes alike). */

@@ -18,13 +18,13 @@ export const TRANSITION_TABLE: readonly TransitionRule[] = [
   {
     from: 'pending_approval',
     to: 'pending_approval',
-    event: 'payment link renewed, forged or early confirm, unconfirmed cancel link',
+    event: 'payment link renewed, forged or early confirm, unconfirmed cancel link, approval seen by a poll',
     actor: 'customer/system',
   },
   {
     from: 'pending_approval',
     to: 'active',
-    event: 'confirm webhook, Confirm API ok (first period paid)',
+    event: 'confirm webhook or a poll seeing 0110, Confirm API ok (first period paid)',
     actor: 'customer',
   },
   {
@@ -36,7 +36,7 @@ export const TRANSITION_TABLE: readonly TransitionRule[] = [
   {
     from: 'pending_approval',
     to: 'approval_canceled',
-    event: 'cancel link, confirmed by Check-payment-request-status',
+    event: 'cancel link confirmed by Check-payment-request-status, or a poll seeing 0121/0122',
     actor: 'customer',
   },
   { from: 'pending_approval', to: 'canceled', event: '`cancel`', actor: 'merchant/operator' },
@@ -70,7 +70,7 @@ export const TRANSITION_TABLE: readonly TransitionRule[] = [
   {
     from: 'active',
     to: 'active',
-    event: 'charge ok, plan change, cancel at period end scheduled',
+    event: 'charge ok, plan change, cancel at period end scheduled, regKey checked live',
     actor: 'system/merchant',
   },
   {
@@ -82,7 +82,7 @@ export const TRANSITION_TABLE: readonly TransitionRule[] = [
   {
     from: 'active',
     to: 'reapproval_required',
-    event: 'hard decline or dead regKey, or a plan increase above the consent share',
+    event: 'hard decline or dead regKey (also Check regKey ahead of a due date), or a plan increase above the consent share',
     actor: 'system',
   },
   { from: 'active', to: 'paused', event: '`pause`', actor: 'merchant/operator' },

@@ -4,6 +4,7 @@
  * Handlers in subscription.ts are one line over these; the main loop carries out what they record.
  */
 import { ApplicationFailure } from '@temporalio/common';
+import { recordConfirm, sharedConfirm } from './approval-poll.js';
 import { REJECTION_TYPES } from './failure-types.js';
 import type {
   ApprovalCancelInput,
@@ -20,6 +21,7 @@ import type {
   RetryNowResult,
   SettleChargeInput,
 } from './messages.js';
+import { notePauseEnded } from './regkey-health.js';
 import { type Actor, checkAmount, SubscriptionInputError } from './subscription-input.js';
 import {
   appliedResult,
@@ -113,6 +115,8 @@ export function validateConfirm(state: SubscriptionState, input: ConfirmInput): 
   if (!input || typeof input.transactionId !== 'string' || typeof input.orderId !== 'string') {
     reject(REJECTION_TYPES.invalidRequest, 'transactionId and orderId are required');
   }
+  // A late or repeated confirm of an approval already being (or already) confirmed: its answer.
+  if (sharedConfirm(state, input)) return;
   const r = state.reservation;
   // Ids first: the answer must not tell a caller without them what state the subscription is in.
   if (!r || r.transactionId !== input.transactionId || r.orderId !== input.orderId) {
@@ -128,14 +132,7 @@ export function validateConfirm(state: SubscriptionState, input: ConfirmInput): 
 }
 
 export function acceptConfirm(state: SubscriptionState, input: ConfirmInput): void {
-  state.requests.seq += 1;
-  state.requests.confirm = {
-    transactionId: input.transactionId,
-    orderId: input.orderId,
-    // The reservation the confirm was validated against, whatever happens to state.reservation next.
-    reservation: { ...state.reservation!, paymentUrl: { ...state.reservation!.paymentUrl } },
-    seq: state.requests.seq,
-  };
+  recordConfirm(state, input);
 }
 
 export function validateCancelApproval(state: SubscriptionState, input: ApprovalCancelInput): void {
@@ -259,6 +256,7 @@ export function applyResume(
 ): ResumeResult {
   const prior = appliedResult(state, requestId);
   if (prior) return prior.result as ResumeResult;
+  notePauseEnded(state, now);
   const skipped = resumeCalendar(state, now);
   const note = skipped.length > 0 ? ` (skipped cycles ${skipped.join(', ')})` : '';
   transition(state, 'active', actor, `${reason}${note}`, now);

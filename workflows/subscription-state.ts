@@ -4,6 +4,7 @@
  * workflow must remember lives here, requests included, so continue-as-new carries it whole.
  * Unit-testable without Temporal.
  */
+import type { ApprovalPoll, ConfirmSeen } from './approval-poll.js';
 import { type BillingCalendar, dueAt, firstCycleDueAtOrAfter, parseInterval } from './billing-calendar.js';
 import { billingWindowInstant } from './billing-window.js';
 import { parseDuration } from './duration.js';
@@ -23,6 +24,7 @@ import type {
 import { TERMINAL_STATUSES } from './messages.js';
 import { chargeOrderId, earlierChargeOrderIds } from './order-id.js';
 import type { RefundBook } from './refund.js';
+import type { RegKeyHealth } from './regkey-health.js';
 import { eventId, type SubscriptionEvent, type SubscriptionEventType } from './subscription-event.js';
 import type { Actor, Currency, NormalizedSubscriptionInput } from './subscription-input.js';
 import { canTransition, IllegalTransitionError } from './subscription-machine.js';
@@ -102,6 +104,12 @@ export interface SubscriptionState {
   reapprovalDeadline?: string | undefined;
   sealedRegKey?: string | undefined;
   regKeyMasked?: string | undefined;
+  /** Pre-charge regKey checks (regkey-health.ts). */
+  regKeyHealth?: RegKeyHealth | undefined;
+  /** Check-status polls of the current reservation, for an approval whose browser never returns. */
+  approvalPoll?: ApprovalPoll | undefined;
+  /** Confirms accepted, by payment request: a late or repeated one for the same ids shares the answer. */
+  confirmsSeen?: ConfirmSeen[] | undefined;
   /** Set at a trial's approval (trial.ts); stays for the record once the trial is over. */
   trial?: TrialState | undefined;
   /** The held regKey must be expired at LINE Pay before anything else happens. */
@@ -548,6 +556,7 @@ export function toView(state: SubscriptionState): SubscriptionView {
     unresolvedCharge: unresolvedView(state.charge),
     needsAttention: state.attention,
     blocked: state.blocked,
+    regKeyCheck: state.regKeyHealth?.last,
     pausedAt: state.pausedAt,
     resumeAt: state.resumeAt,
     cancelAt: state.cancelAt,

@@ -15,6 +15,7 @@ import {
   proxyActivities,
 } from '@temporalio/workflow';
 import type { LookupResult, SubscriptionActivities } from './activity-contract.js';
+import { performApprovalPoll } from './approval-poll-steps.js';
 import {
   applyApprovalCancelChecked,
   applyApprovalExpired,
@@ -39,6 +40,7 @@ import { ACTIVITY_FAILURE_TYPES, NON_RETRYABLE_ACTIVITY_FAILURES } from './failu
 import type { Step } from './next-step.js';
 import { reservationOrderId } from './order-id.js';
 import { performRefundStep } from './refund-steps.js';
+import { performRegKeyCheck } from './regkey-health-steps.js';
 import { trialReservation, trialTermsOf } from './trial.js';
 import { performTrialStep } from './trial-steps.js';
 import { applyResume } from './subscription-requests.js';
@@ -328,6 +330,12 @@ export async function performStep(ctx: StepContext, step: Step): Promise<void> {
       return;
     case 'consentReapproval':
       enterConsentReapproval(state, now());
+      return;
+    case 'pollApproval':
+      await performApprovalPoll(state, now);
+      return;
+    case 'checkRegKey':
+      await performRegKeyCheck(state, now);
       return;
     case 'lookupRefund':
     case 'sendRefund':

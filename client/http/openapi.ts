@@ -148,7 +148,8 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           requestBody: { required: true, content: json(createSubscriptionBody) },
           responses: {
             201: {
-              description: 'Created; send the customer to paymentUrl.web',
+              description:
+                'Created; send the customer to paymentUrl.web. `warnings` says what these terms meet at LINE Pay (a regKey expires after a long idle time)',
               content: json(createSubscriptionResponse),
             },
             200: {

@@ -109,6 +109,8 @@ export const createSubscriptionResponse = z.object({
   status: z.enum(SUBSCRIPTION_STATUSES),
   paymentUrl: paymentUrl.optional(),
   expiresAt: isoInstant.optional(),
+  /** E.g. LINE Pay expires a regKey after a long idle time (about 180 days, unconfirmed). */
+  warnings: z.array(z.string()),
 });
 export const errorResponse = z.object({
   error: z.object({

@@ -24,7 +24,7 @@ import type { SubscriptionTuning, subscriptionWorkflow } from '../../workflows/s
 import type { RecordEventsInput, SubscriptionEvent } from '../../workflows/subscription-event.js';
 import { DEFAULT_BILLING_LIMITS, type SubscriptionInput } from '../../workflows/subscription-input.js';
 import { memoryLedgerActivities } from './memory-ledger.js';
-import { createTimeSkippingEnv } from './time-skipping.js';
+import { createTimeSkippingEnv, sandboxClockOf } from './time-skipping.js';
 
 let bundle: Promise<{ code: string }> | undefined;
 /** The workflow bundle, built once per test file. */
@@ -59,7 +59,7 @@ export interface Harness {
 
 /** A sandbox, a LINE Pay client on it and a worker on `env`, running until `close()`. */
 export async function startHarness(env: TestWorkflowEnvironment, taskQueue: string): Promise<Harness> {
-  const sandbox = await startSandbox({ port: 0 });
+  const sandbox = await startSandbox({ port: 0, now: sandboxClockOf(env) });
   const linePay = new LinePayClient({
     channelId: sandbox.channelId,
     channelSecret: sandbox.channelSecret,
@@ -128,7 +128,7 @@ export async function startProductionHarness(
   env: TestWorkflowEnvironment,
   taskQueue: string,
 ): Promise<Harness> {
-  const sandbox = await startSandbox({ port: 0 });
+  const sandbox = await startSandbox({ port: 0, now: sandboxClockOf(env) });
   const keys: EncryptionKey[] = [{ id: 'prod-k1', key: randomBytes(32) }];
   const dataConverter = createDataConverter(keys);
   const recordedEvents: SubscriptionEvent[] = [];
@@ -211,6 +211,7 @@ export async function approveOnLinePay(
   const link = await handle.executeUpdate(paymentLinkUpdate, { args: [{}] });
   if (!link.paymentUrl) throw new Error(`no payment URL; status ${link.status}`);
   const view = await handle.query(stateQuery);
+  await h.sandbox.control.readClock(); // approve at the test server's time, not the last API call's
   const { redirectUrl } = h.sandbox.control.approve(view.reservation!.transactionId);
   const url = new URL(redirectUrl);
   return { transactionId: url.searchParams.get('transactionId')!, orderId: url.searchParams.get('orderId')! };

@@ -1,5 +1,6 @@
 import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { SandboxClock } from '../../sandbox/index.js';
 import { testServerExecutable } from '../../scripts/temporal-binaries.js';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes.js';
 
@@ -27,4 +28,13 @@ export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> 
     searchAttributes,
   });
   return env;
+}
+
+/**
+ * The sandbox clock for a test environment: the time-skipping server's own time, so reservations
+ * (20 min), approval windows and idle regKeys expire when a test skips past them, as at LINE Pay.
+ * Real time on a server that does not skip.
+ */
+export function sandboxClockOf(env: TestWorkflowEnvironment): SandboxClock {
+  return env.supportsTimeSkipping ? () => env.currentTimeMs() : Date.now;
 }

@@ -670,7 +670,14 @@ describe('nextStep: approval', () => {
     reserve(s, CREATED);
     const deadline = approvalDeadline(s);
     expect(deadline).toBe(CREATED + 120 * MIN);
-    expect(nextStep(s, CREATED + MIN)).toEqual({
+    // Check-payment-request-status polls while the link is fresh (approval-poll.ts), then the deadline.
+    expect(nextStep(s, CREATED + 10_000)).toEqual({
+      kind: 'wait',
+      until: iso(CREATED + 20_000),
+      summary: 'Ask LINE Pay whether the customer approved',
+    });
+    expect(nextStep(s, CREATED + MIN)).toEqual({ kind: 'pollApproval' });
+    expect(nextStep(s, CREATED + RESERVATION_LIFETIME_MS)).toEqual({
       kind: 'wait',
       until: iso(deadline),
       summary: 'Wait for customer approval',
@@ -692,7 +699,7 @@ describe('nextStep: approval', () => {
     // Asked while the link is still fresh: nothing to renew.
     acceptPaymentLink(s, lapsed + MIN);
     expect(s.requests.reservationWanted).toBeUndefined();
-    expect(nextStep(s, lapsed + MIN)).toMatchObject({ kind: 'wait' });
+    expect(nextStep(s, lapsed + 10_000)).toMatchObject({ kind: 'wait' });
 
     let t = lapsed;
     while (s.reservationsForCycle < MAX_RESERVATIONS_PER_CYCLE) {
@@ -719,7 +726,8 @@ describe('nextStep: approval', () => {
     expect(nextStep(s, due(s))).toEqual({ kind: 'reserve', reservation: 'reapproval' });
     reserve(s, due(s));
     expect(parseOrderId(s.reservation!.orderId)).toMatchObject({ cycle: 1, kind: 'reservation', n: 1 });
-    expect(nextStep(s, due(s) + MIN)).toEqual({
+    expect(nextStep(s, due(s) + MIN)).toEqual({ kind: 'pollApproval' });
+    expect(nextStep(s, due(s) + RESERVATION_LIFETIME_MS)).toEqual({
       kind: 'wait',
       until: s.reapprovalDeadline,
       summary: 'Wait for customer re-approval',

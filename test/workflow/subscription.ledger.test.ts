@@ -25,7 +25,7 @@ import {
   subscriptionInput,
   workflowBundle,
 } from '../helpers/subscription-harness.js';
-import { createTimeSkippingEnv } from '../helpers/time-skipping.js';
+import { createTimeSkippingEnv, sandboxClockOf } from '../helpers/time-skipping.js';
 import { postgresBinDir, startPostgresServer } from '../ledger/helpers/postgres-server.js';
 
 const TOKEN = 'ledger-workflow-token-0123';
@@ -63,7 +63,7 @@ async function ledgerHarness(database: DatabaseConfig): Promise<Harness & { stor
   const env: TestWorkflowEnvironment = await createTimeSkippingEnv();
   const ledgerDb = await openLedgerDatabase(database, { migrate: true });
   const store = new LedgerStore(ledgerDb.db);
-  const sandbox = await startSandbox({ port: 0 });
+  const sandbox = await startSandbox({ port: 0, now: sandboxClockOf(env) });
   const linePay = new LinePayClient({
     channelId: sandbox.channelId,
     channelSecret: sandbox.channelSecret,
