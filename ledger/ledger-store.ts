@@ -47,6 +47,26 @@ export interface ChargeRecord {
   returnCode: string | null;
   message: string | null;
   occurredAt: string;
+  /** Credit balance the charge used; present when non-zero. */
+  creditApplied?: number;
+  /** A one-off's request id. */
+  requestId?: string;
+}
+
+/** One movement of a subscription's credit balance (`subscription.credit_changed`). */
+export interface CreditRecord {
+  eventId: string;
+  subscriptionId: string;
+  instanceId: string;
+  cycle: number | null;
+  orderId: string | null;
+  /** Positive: credit granted; negative: used by a cycle or a proration carried. */
+  delta: number;
+  creditBalance: number;
+  prorationDue: number;
+  currency: string;
+  reason: string;
+  occurredAt: string;
 }
 
 export interface RecordResult {
@@ -72,7 +92,7 @@ function check(condition: boolean, event: { id?: unknown }, problem: string): as
 }
 
 function validate(e: SubscriptionEvent): void {
-  check(typeof e.id === 'string' && /^evt_[A-Za-z0-9_-]{1,100}$/.test(e.id), e, 'id must be evt_…');
+  check(typeof e.id === 'string' && /^evt_[A-Za-z0-9_.-]{1,120}$/.test(e.id), e, 'id must be evt_…');
   check((SUBSCRIPTION_EVENT_TYPES as readonly string[]).includes(e.type), e, `unknown type ${e.type}`);
   check(typeof e.subscriptionId === 'string' && e.subscriptionId.length > 0, e, 'subscriptionId is required');
   check(typeof e.instanceId === 'string' && e.instanceId.length > 0, e, 'instanceId is required');
@@ -91,6 +111,13 @@ function validate(e: SubscriptionEvent): void {
     );
     check(typeof d.status === 'string' && CHARGE_STATUSES.includes(d.status), e, 'data.status is invalid');
     check(d.cycle === null || Number.isSafeInteger(d.cycle), e, 'data.cycle must be an integer or null');
+  }
+  if (e.type === 'subscription.credit_changed') {
+    const d = e.data as Record<string, unknown>;
+    check(Number.isSafeInteger(d.delta), e, 'data.delta must be an integer');
+    check(Number.isSafeInteger(d.creditBalance) && (d.creditBalance as number) >= 0, e, 'data.creditBalance must be an integer ≥ 0');
+    check(Number.isSafeInteger(d.prorationDue) && (d.prorationDue as number) >= 0, e, 'data.prorationDue must be an integer ≥ 0');
+    check(typeof d.currency === 'string', e, 'data.currency is required');
   }
 }
 
@@ -153,6 +180,7 @@ export class LedgerStore {
           const refused = await this.#insertCharge(tx, e);
           if (refused) result.refusedCharges.push(e.id);
         }
+        if (e.type === 'subscription.credit_changed') await this.#insertCredit(tx, e);
         if (this.webhookUrls.length > 0) {
           await tx
             .insertInto('webhook_deliveries')
@@ -196,6 +224,8 @@ export class LedgerStore {
         return_code: d.returnCode ?? null,
         message: typeof d.message === 'string' ? d.message.slice(0, 500) : null,
         occurred_at: e.occurredAt,
+        credit_applied: typeof e.data.creditApplied === 'number' ? e.data.creditApplied : 0,
+        request_id: typeof e.data.requestId === 'string' ? e.data.requestId : null,
       })
       .onConflict((oc) => oc.doNothing())
       .returning('id')
@@ -215,6 +245,51 @@ export class LedgerStore {
       .onConflict((oc) => oc.doNothing())
       .execute();
     return true;
+  }
+
+  async #insertCredit(tx: Kysely<LedgerDatabase>, e: SubscriptionEvent): Promise<void> {
+    const d = e.data as Record<string, unknown>;
+    await tx
+      .insertInto('ledger_credits')
+      .values({
+        event_id: e.id,
+        subscription_id: e.subscriptionId,
+        instance_id: e.instanceId,
+        cycle: typeof d.cycle === 'number' ? d.cycle : null,
+        order_id: typeof d.orderId === 'string' ? d.orderId : null,
+        delta: d.delta as number,
+        credit_balance: d.creditBalance as number,
+        proration_due: d.prorationDue as number,
+        currency: d.currency as string,
+        reason: typeof d.reason === 'string' ? d.reason.slice(0, 500) : '',
+        occurred_at: e.occurredAt,
+      })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
+
+  /** Every movement of a subscription's credit balance, oldest first; the last row is the balance. */
+  async listCredits(subscriptionId: string, limit = 500): Promise<CreditRecord[]> {
+    const rows = await this.db
+      .selectFrom('ledger_credits')
+      .selectAll()
+      .where('subscription_id', '=', subscriptionId)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      eventId: r.event_id,
+      subscriptionId: r.subscription_id,
+      instanceId: r.instance_id,
+      cycle: r.cycle,
+      orderId: r.order_id,
+      delta: Number(r.delta),
+      creditBalance: Number(r.credit_balance),
+      prorationDue: Number(r.proration_due),
+      currency: r.currency,
+      reason: r.reason,
+      occurredAt: iso(r.occurred_at),
+    }));
   }
 
   /** Every charge row of a subscription (all instances), oldest first, paged by ledger id. */
@@ -359,6 +434,8 @@ function chargeRecord(r: Selectable<LedgerChargesTable>): ChargeRecord {
     returnCode: r.return_code,
     message: r.message,
     occurredAt: iso(r.occurred_at),
+    ...(Number(r.credit_applied) > 0 ? { creditApplied: Number(r.credit_applied) } : {}),
+    ...(r.request_id === null ? {} : { requestId: r.request_id }),
   };
 }
 

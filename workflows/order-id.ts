@@ -45,11 +45,47 @@ export function reservationOrderId(
   return checkLength(reservation === 0 ? base : `${base}-r${reservation}`);
 }
 
-/** 8 lowercase hex characters, from the first run's id: the same in every run of one subscription. */
+/**
+ * orderId of a one-off charge on the regKey (an add-on, a fee, a prorated upgrade):
+ * `<subscription>-<instance>-x<16 hex>`, the hex a 64-bit FNV-1a hash of the caller's request id, so a
+ * retry, crash or continue-as-new sends the same orderId and LINE Pay refuses a second payment (1172).
+ * The request id is hashed, not embedded, because it is free text of up to 200 characters.
+ */
+export function oneOffOrderId(subscriptionId: string, instanceId: string, requestId: string): string {
+  checkParts(subscriptionId, instanceId, 0, 0);
+  if (requestId.length < 1) throw new Error('requestId is required');
+  return checkLength(`${subscriptionId}-${instanceId}-x${fnv1a64(requestId)}`);
+}
+
+const ONE_OFF_ORDER_ID = /^([A-Za-z0-9_-]{1,64})-([0-9a-f]{8})-x([0-9a-f]{16})$/;
+
+/** Reads a one-off orderId back into its parts; `undefined` for any other id. */
+export function parseOneOffOrderId(
+  orderId: string,
+): { subscriptionId: string; instanceId: string; hash: string } | undefined {
+  const m = ONE_OFF_ORDER_ID.exec(orderId);
+  return m ? { subscriptionId: m[1]!, instanceId: m[2]!, hash: m[3]! } : undefined;
+}
+
+/** FNV-1a over the UTF-16 code units, 64 bits as 16 hex digits; pure, so workflow-safe. */
+function fnv1a64(text: string): string {
+  let h = 0xcbf29ce484222325n;
+  for (let i = 0; i < text.length; i += 1) {
+    h ^= BigInt(text.charCodeAt(i));
+    h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return h.toString(16).padStart(16, '0');
+}
+
+/**
+ * 8 lowercase hex characters, from the first run's id: the same in every run of one subscription.
+ * The last 8, which are random in UUIDv4 and UUIDv7 alike: the first 8 of a v7 id (Temporal Server
+ * 1.32) are a timestamp shared by every run started in the same minute.
+ */
 export function instanceIdFrom(firstExecutionRunId: string): string {
   const hex = firstExecutionRunId.toLowerCase().replace(/[^0-9a-f]/g, '');
   if (hex.length < 8) throw new Error('firstExecutionRunId must hold at least 8 hex digits');
-  return hex.slice(0, 8);
+  return hex.slice(-8);
 }
 
 const ORDER_ID = /^([A-Za-z0-9_-]{1,64})-([0-9a-f]{8})-c(0|[1-9]\d*)(?:-([ar])([1-9]\d*))?(?:-t\d+)?$/;

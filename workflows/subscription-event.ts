@@ -20,6 +20,8 @@ export const SUBSCRIPTION_EVENT_TYPES = [
   'subscription.trial_started',
   /** `trialWillEndNotice` (default 3 days) before the trial's end, or at approval for a shorter trial. */
   'subscription.trial_will_end',
+  /** The credit balance changed: a prorated downgrade credited, a cycle used it up, a proration carried (`delta`, `creditBalance`, `prorationDue`). */
+  'subscription.credit_changed',
 ] as const;
 export type SubscriptionEventType = (typeof SUBSCRIPTION_EVENT_TYPES)[number];
 
@@ -30,7 +32,7 @@ export interface ChargeEventData {
   transactionId: string | null;
   amount: number;
   currency: string;
-  /** approval | recurring | reapproval | refund */
+  /** approval | recurring | reapproval | refund | one_off | proration | credit (a cycle paid wholly by credit) */
   kind: string;
   /** succeeded | failed | refunded */
   status: string;
@@ -61,6 +63,14 @@ export interface SubscriptionEvent {
 
 export function eventId(instanceId: string, sequence: number): string {
   return `evt_${instanceId}_${sequence}`;
+}
+
+/**
+ * The ledger's key of a subscription instance: `<subscriptionId>.<instanceId>`. The 8-hex instanceId
+ * alone tells apart the instances of one subscriptionId (it is in their orderIds), not subscriptions.
+ */
+export function ledgerInstanceKey(subscriptionId: string, instanceId: string): string {
+  return `${subscriptionId}.${instanceId}`;
 }
 
 export interface RecordEventsInput {

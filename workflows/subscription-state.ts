@@ -7,6 +7,7 @@
 import type { ApprovalPoll, ConfirmSeen } from './approval-poll.js';
 import { type BillingCalendar, dueAt, firstCycleDueAtOrAfter, parseInterval } from './billing-calendar.js';
 import { billingWindowInstant } from './billing-window.js';
+import { type Balance, cycleCharge } from './credit-balance.js';
 import { parseDuration } from './duration.js';
 import type {
   AuditEntry,
@@ -23,9 +24,10 @@ import type {
 } from './messages.js';
 import { TERMINAL_STATUSES } from './messages.js';
 import { chargeOrderId, earlierChargeOrderIds } from './order-id.js';
+import type { OneOffState } from './one-off-charge.js';
 import type { RefundBook } from './refund.js';
 import type { RegKeyHealth } from './regkey-health.js';
-import { eventId, type SubscriptionEvent, type SubscriptionEventType } from './subscription-event.js';
+import { eventId, ledgerInstanceKey, type SubscriptionEvent, type SubscriptionEventType } from './subscription-event.js';
 import type { Actor, Currency, NormalizedSubscriptionInput } from './subscription-input.js';
 import { canTransition, IllegalTransitionError } from './subscription-machine.js';
 import type { TrialState } from './trial.js';
@@ -58,6 +60,9 @@ export interface ChargeAttempt {
   currency: Currency;
   productName: string;
   dueAt: string;
+  /** Credit balance and carried proration this charge settles when paid (`amount` already nets them). */
+  creditApplied?: number | undefined;
+  dueApplied?: number | undefined;
   /**
    * `sending`: the next step sends (or re-sends, same orderId); `unknown`: sent, no answer, look up;
    * `order_used`: 1172 and no payment listed, look up until Details catches up, then count it failed.
@@ -144,6 +149,10 @@ export interface SubscriptionState {
   totalCharged: number;
   /** Refund requests waiting and answered (refund.ts); absent until the first. */
   refunds?: RefundBook | undefined;
+  /** One-off charges queued, under way and recently settled (one-off-charge.ts); absent until the first. */
+  oneOffs?: OneOffState | undefined;
+  /** Credit and carried proration from plan changes (credit-balance.ts); absent means none. */
+  balance?: Balance | undefined;
   audit: AuditEntry[];
   createdAt: string;
 }
@@ -206,11 +215,12 @@ export function emit(
 ): SubscriptionEvent {
   const sequence = state.events.nextSequence;
   state.events.nextSequence += 1;
+  const instance = ledgerInstanceKey(state.input.subscriptionId, state.instanceId);
   const event: SubscriptionEvent = {
-    id: eventId(state.instanceId, sequence),
+    id: eventId(instance, sequence),
     type,
     subscriptionId: state.input.subscriptionId,
-    instanceId: state.instanceId,
+    instanceId: instance,
     sequence,
     occurredAt: iso(now),
     data,
@@ -343,13 +353,15 @@ export function recordCharge(state: SubscriptionState, charge: ChargeRecord, now
     {
       cycle: charge.cycle,
       orderId: charge.orderId,
-      transactionId: charge.transactionId,
+      // Empty only for a cycle paid wholly by credit: no LINE Pay payment exists.
+      transactionId: charge.transactionId || null,
       amount: charge.amount,
       currency: charge.currency,
       kind: charge.kind,
       status: 'succeeded',
-      returnCode: '0000',
+      returnCode: charge.transactionId ? '0000' : null,
       recovered: charge.recovered,
+      ...(charge.creditApplied ? { creditApplied: charge.creditApplied } : {}),
     },
     now,
   );
@@ -414,11 +426,14 @@ export function openCharge(state: SubscriptionState, now: number): ChargeAttempt
     transition(state, state.status, { kind: 'system' }, `plan change effective from cycle ${cycle}`, now);
   }
   const attempt = declinedAttempts(state);
+  const net = cycleCharge(state.plan.amount, state.balance);
   const charge: ChargeAttempt = {
     cycle,
     attempt,
     orderId: chargeOrderId(state.input.subscriptionId, state.instanceId, cycle, attempt),
-    amount: state.plan.amount,
+    amount: net.amount,
+    ...(net.creditApplied > 0 ? { creditApplied: net.creditApplied } : {}),
+    ...(net.dueApplied > 0 ? { dueApplied: net.dueApplied } : {}),
     currency: state.plan.currency,
     productName: state.plan.productName,
     dueAt: state.nextChargeAt ?? iso(now),
@@ -563,6 +578,11 @@ export function toView(state: SubscriptionState): SubscriptionView {
     canceledAt: state.canceledAt,
     cancelReason: state.cancelReason,
     totalRefunded: state.refunds?.totalRefunded,
+    oneOffs: state.oneOffs?.settled.length || state.oneOffs?.pending.length
+      ? [...state.oneOffs.settled.map((c) => ({ ...c })), ...state.oneOffs.pending.map((p) => ({ ...p.charge }))]
+      : undefined,
+    creditBalance: state.balance?.credit || undefined,
+    prorationDue: state.balance?.due || undefined,
   };
   for (const [k, value] of Object.entries(optional)) {
     if (value !== undefined) (v as unknown as Record<string, unknown>)[k] = value;

@@ -16,11 +16,13 @@ import {
   setCurrentDetails,
   setHandler,
   sleep,
+  TemporalFailure,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SubscriptionActivities } from './activity-contract.js';
 import { sharedConfirm } from './approval-poll.js';
+import { cancelRefundRequest, validateCancelRefund } from './cancel-refund.js';
 import { applySettleCharge } from './charge-outcome.js';
 import { ACTIVITY_FAILURE_TYPES, REJECTION_TYPES } from './failure-types.js';
 import {
@@ -251,17 +253,27 @@ export async function subscriptionWorkflow(
     async (req): Promise<CancelResult> => {
       const prior = appliedResult(state, req.requestId);
       if (prior) return prior.result as CancelResult;
+      const refund = state.requests.cancelNow ? undefined : cancelRefundRequest(state, req, now());
+      if (refund && !refundAnswerOf(state, refund.requestId) && !refundPending(state, refund.requestId))
+        acceptRefund(state, refund, now());
       const scheduled = acceptCancel(state, req, now());
       poke();
       if (scheduled === undefined) await condition(() => isTerminal(state.status));
+      const refunded = refund ? refundAnswerOf(state, refund.requestId) : undefined;
       const result: CancelResult = {
         status: state.status,
         effectiveAt: scheduled ?? state.canceledAt ?? iso(now()),
+        ...(refunded?.ok ? { refund: refunded.result } : {}),
       };
       rememberApplied(state, req.requestId, result);
       return result;
     },
-    { validator: (req) => validateCancel(state, req) },
+    {
+      validator: (req) => {
+        validateCancel(state, req);
+        validateCancelRefund(req);
+      },
+    },
   );
 
   setHandler(pauseUpdate, async (req) => wake(applyPause(state, req, now())), {
@@ -374,15 +386,16 @@ export async function subscriptionWorkflow(
         state.events.outbox.splice(0, batch.length);
         pumpFailing = false;
       } catch (err) {
-        if (!(err instanceof ActivityFailure)) throw err;
+        // A local activity's failure arrives as the failure itself (ApplicationFailure, TimeoutFailure),
+        // not wrapped in an ActivityFailure.
+        if (!(err instanceof TemporalFailure)) throw err;
         pumpIdle = true;
         pumpFailing = true;
+        const cause = err instanceof ActivityFailure ? err.cause : err;
         // The ledger refusing an event is a bug for an operator; the events stay in the outbox.
         const refused =
-          err.cause instanceof ApplicationFailure &&
-          err.cause.type === ACTIVITY_FAILURE_TYPES.ledgerInvalidEvent;
-        if (refused)
-          flagAttention(state, 'blocked', `the ledger refused events: ${err.cause?.message ?? ''}`, now());
+          cause instanceof ApplicationFailure && cause.type === ACTIVITY_FAILURE_TYPES.ledgerInvalidEvent;
+        if (refused) flagAttention(state, 'blocked', `the ledger refused events: ${cause.message}`, now());
         await sleep(refused ? '1h' : '1m');
       }
       pumpIdle = true;

@@ -13,7 +13,7 @@ export interface LedgerRoutesOptions {
 }
 
 const subscriptionId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of [A-Za-z0-9_-]');
-const eventIdParam = z.string().regex(/^evt_[A-Za-z0-9_-]{1,100}$/, 'must be an event id (evt_…)');
+const eventIdParam = z.string().regex(/^evt_[A-Za-z0-9_.-]{1,120}$/, 'must be an event id (evt_…)');
 const limit = z.coerce.number().int().min(1).max(500).optional();
 
 export const chargesQuery = z.strictObject({
@@ -86,6 +86,7 @@ export function createLedgerRoutes(options: LedgerRoutesOptions): Hono {
     await next();
   };
   app.use('/subscriptions/:id/charges', auth);
+  app.use('/subscriptions/:id/credits', auth);
   app.use('/events', auth);
   app.use('/events/*', auth);
   app.use('/webhooks/*', auth);
@@ -96,6 +97,12 @@ export function createLedgerRoutes(options: LedgerRoutesOptions): Hono {
     const q = parse(chargesQuery, c.req.query());
     const page = await ledger.listCharges(id, defined({ cursor: q.cursor, limit: q.limit }));
     return c.json({ subscriptionId: id, ...page });
+  });
+
+  app.get('/subscriptions/:id/credits', async (c) => {
+    const id = parse(subscriptionId, c.req.param('id'));
+    const credits = await ledger.listCredits(id);
+    return c.json({ subscriptionId: id, creditBalance: credits.at(-1)?.creditBalance ?? 0, credits });
   });
 
   app.get('/events', async (c) => {

@@ -83,7 +83,7 @@ describe.each(ledgerBackends())('ledger store on $name', (backend) => {
         .values({
           event_id: b.id,
           subscription_id: s.subscriptionId,
-          instance_id: s.instanceId,
+          instance_id: s.instance,
           cycle,
           order_id: orderId,
           transaction_id: transactionId,

@@ -76,7 +76,7 @@ describe.skipIf(!haveBinaries)('PostgreSQL stopped mid-run and restarted', () =>
     const deliveries = await ledger.db
       .selectFrom('webhook_deliveries')
       .select('sequence')
-      .where('instance_id', '=', s.instanceId)
+      .where('instance_id', '=', s.instance)
       .orderBy('sequence')
       .execute();
     expect(deliveries.map((d) => d.sequence)).toEqual(events.map((e) => e.sequence));

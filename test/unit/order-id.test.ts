@@ -115,9 +115,19 @@ describe('chargeOrderId / reservationOrderId', () => {
     ]);
   });
 
-  it('instanceIdFrom takes the first 8 hex digits of the first run id, lower-cased', () => {
-    expect(instanceIdFrom('0194F3A2-7B1C-7D4E-9F00-123456789ABC')).toBe('0194f3a2');
+  it('instanceIdFrom takes the last 8 hex digits of the first run id, lower-cased', () => {
+    expect(instanceIdFrom('0194F3A2-7B1C-7D4E-9F00-123456789ABC')).toBe('56789abc');
     expect(() => instanceIdFrom('xyz')).toThrow(/8 hex/);
+  });
+
+  it('instanceIdFrom tells apart UUIDv7 run ids started in the same minute (their heads are one timestamp)', () => {
+    // Run ids of the dev server (Temporal Server 1.32), a few seconds apart.
+    const runs = [
+      '01a23196-5b1e-7c21-9a4f-3e0d1c2b4a01',
+      '01a23196-6720-77c4-a3c5-4484fd1e15f9',
+      '01a23196-49ff-7d70-95ff-ef21db4d5d30',
+    ];
+    expect(new Set(runs.map(instanceIdFrom)).size).toBe(runs.length);
   });
 });
 

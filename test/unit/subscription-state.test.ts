@@ -333,11 +333,12 @@ describe('emit / flagAttention / rememberApplied', () => {
     const a = emit(s, 'subscription.plan_changed', { n: 1 }, CREATED);
     const b = emit(s, 'charge.failed', { n: 2 }, CREATED + 1);
     expect([a.sequence, b.sequence]).toEqual([1, 2]);
+    // The ledger's instance key names the subscription too: two subscriptions may share the 8-hex instanceId.
     expect(a).toEqual({
-      id: `evt_${I}_1`,
+      id: `evt_sub_1.${I}_1`,
       type: 'subscription.plan_changed',
       subscriptionId: 'sub_1',
-      instanceId: I,
+      instanceId: `sub_1.${I}`,
       sequence: 1,
       occurredAt: '2028-01-20T03:00:00.000Z',
       data: { n: 1 },

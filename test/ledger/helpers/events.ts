@@ -4,11 +4,15 @@ import type {
   SubscriptionEvent,
   SubscriptionEventType,
 } from '../../../workflows/subscription-event.js';
-import { eventId } from '../../../workflows/subscription-event.js';
+import { eventId, ledgerInstanceKey } from '../../../workflows/subscription-event.js';
 
 /** Builds one subscription instance's event stream with gap-free sequences, as the workflow does. */
 export class EventStream {
   readonly instanceId = randomBytes(4).toString('hex');
+  /** The ledger's `instance_id` of this stream. */
+  get instance(): string {
+    return ledgerInstanceKey(this.subscriptionId, this.instanceId);
+  }
   #sequence = 0;
   #clock = Date.parse('2026-01-01T00:00:00Z');
 
@@ -21,11 +25,13 @@ export class EventStream {
   next(type: SubscriptionEventType, data: Record<string, unknown> = {}): SubscriptionEvent {
     const sequence = ++this.#sequence;
     this.#clock += 60_000;
+    // Keyed as the workflow keys them (subscription-state.ts `emit`).
+    const instance = this.instance;
     return {
-      id: eventId(this.instanceId, sequence),
+      id: eventId(instance, sequence),
       type,
       subscriptionId: this.subscriptionId,
-      instanceId: this.instanceId,
+      instanceId: instance,
       sequence,
       occurredAt: new Date(this.#clock).toISOString(),
       data,
