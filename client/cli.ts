@@ -15,6 +15,15 @@ import {
 import { CURRENCIES, type Currency } from '../workflows/subscription-input.js';
 import { TRIAL_VERIFICATIONS, type TrialVerification } from '../workflows/trial.js';
 import {
+  CHARGE_ALLOWED,
+  CHARGE_OPTIONS,
+  CHARGE_USAGE,
+  ChargeCliUsageError,
+  type ChargeCommand,
+  parseChargeCommand,
+  runChargeCommand,
+} from './charge-cli.js';
+import {
   ConfigError,
   type Env,
   readBillingLimits,
@@ -43,7 +52,7 @@ Commands:
          [--trial-verification <refund_minimum|void_authorization>]
   get <subscriptionId>
   list [--status <status>] [--customer <id>] [--limit <n>]
-  cancel <subscriptionId> [--at-period-end] [--reason <text>]
+  cancel <subscriptionId> [--at-period-end] [--reason <text>] [--refund <none|last|prorated>]
   pause <subscriptionId> [--resume-at <ISO instant>] [--reason <text>]
   resume <subscriptionId> [--reason <text>]
   retry <subscriptionId> [--reason <text>]
@@ -52,6 +61,7 @@ Commands:
   refund <subscriptionId> <transactionId> [--amount <int>] --reason <text> [--request-id <id>]
          refund a charge fully, or --amount of it; the same command again refunds once (the default
          request id is derived from the charge, amount and reason)
+${CHARGE_USAGE}
 ${LEDGER_USAGE}
 
 Options:
@@ -71,6 +81,8 @@ export const COMMANDS = [
   'retry',
   'settle',
   'refund',
+  'charge',
+  'plan',
 ] as const;
 export type Command = (typeof COMMANDS)[number];
 
@@ -87,7 +99,14 @@ export type ParsedCommand =
       json: boolean;
       filter: { status?: SubscriptionStatus; customerId?: string; pageSize?: number };
     }
-  | { command: 'cancel'; json: boolean; subscriptionId: string; atPeriodEnd?: boolean; reason?: string }
+  | {
+      command: 'cancel';
+      json: boolean;
+      subscriptionId: string;
+      atPeriodEnd?: boolean;
+      reason?: string;
+      refund?: 'none' | 'last' | 'prorated';
+    }
   | { command: 'pause'; json: boolean; subscriptionId: string; resumeAt?: string; reason?: string }
   | { command: 'resume' | 'retry'; json: boolean; subscriptionId: string; reason?: string }
   | {
@@ -106,9 +125,11 @@ export type ParsedCommand =
       amount?: number;
       reason: string;
       requestId: string;
-    };
+    }
+  | ChargeCommand;
 
 const OPTIONS = {
+  ...CHARGE_OPTIONS,
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   id: { type: 'string' },
@@ -158,6 +179,7 @@ const ALLOWED: Record<Command, readonly string[]> = {
   retry: ['reason'],
   settle: ['outcome', 'reason', 'transaction-id'],
   refund: ['amount', 'reason', 'request-id'],
+  ...CHARGE_ALLOWED,
 };
 
 function integer(name: string, text: string): number {
@@ -232,6 +254,13 @@ export function parseCli(argv: readonly string[]): ParsedCommand {
   }
 
   if (command === 'refund') return parseRefund(rest, values, json);
+  if (command === 'charge' || command === 'plan') {
+    try {
+      return parseChargeCommand(command, rest, values, json);
+    } catch (err) {
+      throw err instanceof ChargeCliUsageError ? new CliUsageError(err.message) : err;
+    }
+  }
   if (rest.length !== 1) throw new CliUsageError(`${command} needs exactly one subscriptionId`);
   const subscriptionId = rest[0]!;
   const reason = values.reason !== undefined ? { reason: values.reason } : {};
@@ -277,6 +306,13 @@ export function parseCli(argv: readonly string[]): ParsedCommand {
       };
     }
   }
+}
+
+function cancelRefundOption(value: string | undefined): { refund?: 'none' | 'last' | 'prorated' } {
+  if (value === undefined) return {};
+  if (value !== 'none' && value !== 'last' && value !== 'prorated')
+    throw new CliUsageError('--refund must be none, last or prorated');
+  return { refund: value };
 }
 
 function parseRefund(
@@ -348,6 +384,12 @@ export function formatView(view: SubscriptionView): string {
   if (view.canceledAt)
     lines.push(`  canceled at   ${view.canceledAt}${view.cancelReason ? ` (${view.cancelReason})` : ''}`);
   lines.push(`  total charged ${view.totalCharged} ${view.plan.currency}`);
+  if (view.creditBalance) lines.push(`  credit        ${view.creditBalance} ${view.plan.currency}`);
+  if (view.prorationDue) lines.push(`  proration due ${view.prorationDue} ${view.plan.currency} (next cycle)`);
+  for (const o of view.oneOffs ?? [])
+    lines.push(
+      `  one-off       ${o.status.padEnd(9)} ${o.amount} ${o.currency} "${o.productName}" ${o.transactionId ?? o.returnCode ?? ''} ${o.orderId}`,
+    );
   if (view.charges.length > 0) {
     lines.push('', 'Charges:');
     lines.push(
@@ -462,6 +504,9 @@ export async function runCommand(cmd: ParsedCommand, subs: SubscriptionsClient, 
       out(r, () => formatResult('refund', subscriptionId, { ...r, requestId: rest.requestId }));
       return 0;
     }
+    case 'charge':
+    case 'plan':
+      return runChargeCommand(cmd, subs, actor, out);
   }
 }
 

@@ -22,9 +22,15 @@ import {
   cancelUpdate,
   changePlanUpdate,
   confirmUpdate,
+  type OneOffCharge,
+  oneOffChargeUpdate,
   type PauseResult,
   type PaymentUrl,
+  type PlanPreview,
+  type PlanPreviewInput,
+  type ProrateMode,
   pauseUpdate,
+  planPreviewUpdate,
   paymentLinkUpdate,
   REJECTION_TYPES,
   type RefundChargeResult,
@@ -162,7 +168,7 @@ export interface SubscriptionsClient {
   }): Promise<{ status: SubscriptionStatus }>;
   cancel(
     subscriptionId: string,
-    options?: WithActor<{ atPeriodEnd?: boolean; reason?: string }>,
+    options?: WithActor<{ atPeriodEnd?: boolean; reason?: string; refund?: 'none' | 'last' | 'prorated' }>,
   ): Promise<CancelResult>;
   pause(
     subscriptionId: string,
@@ -171,8 +177,28 @@ export interface SubscriptionsClient {
   resume(subscriptionId: string, options?: WithActor<{ reason?: string }>): Promise<ResumeResult>;
   changePlan(
     subscriptionId: string,
-    change: WithActor<{ amount?: number; productName?: string; reason?: string }>,
+    change: WithActor<{
+      amount?: number;
+      productName?: string;
+      reason?: string;
+      prorate?: ProrateMode;
+      prorationDate?: string;
+    }>,
   ): Promise<ChangePlanResult>;
+  /**
+   * What `changePlan` with these terms would charge, credit and bill next, computed by the same
+   * function; pass its `prorationDate` to `changePlan` to be charged exactly that. Changes nothing.
+   */
+  previewPlanChange(subscriptionId: string, change: PlanPreviewInput): Promise<PlanPreview>;
+  /**
+   * One-off charge on the customer's regKey (an add-on, a fee). `requestId` is required: its orderId
+   * is derived from it, so a retry never charges twice. Resolves with `succeeded`, `failed` (a decline:
+   * the subscription is not dunned), or `pending` while an unknown outcome is being looked up.
+   */
+  chargeOneOff(
+    subscriptionId: string,
+    charge: { amount: number; productName: string; requestId: string; reason?: string; actor?: Actor },
+  ): Promise<OneOffCharge>;
   retryNow(subscriptionId: string, options?: WithActor<{ reason?: string }>): Promise<RetryNowResult>;
   /** Operator: settles a charge whose outcome LINE Pay never established (`needsAttention`). */
   settleCharge(
@@ -426,6 +452,27 @@ export function createSubscriptionsClient(options: SubscriptionsClientOptions): 
 
     changePlan(subscriptionId, change) {
       return lifecycle(subscriptionId, changePlanUpdate, change);
+    },
+
+    previewPlanChange(subscriptionId, change) {
+      return update(subscriptionId, async (h) => {
+        try {
+          await h.executeUpdate(planPreviewUpdate, { args: [stripUndefined(change)] });
+        } catch (err) {
+          // The preview is the validator's answer (so it never reaches history); see planPreviewUpdate.
+          const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
+          if (cause instanceof ApplicationFailure && cause.type === REJECTION_TYPES.planPreview)
+            return cause.details?.[0] as PlanPreview;
+          throw err;
+        }
+        throw new RejectedError('the workflow gave no preview', 'Error', subscriptionId);
+      });
+    },
+
+    chargeOneOff(subscriptionId, charge) {
+      if (typeof charge?.requestId !== 'string' || charge.requestId.length === 0)
+        return Promise.reject(new ValidationError('requestId is required for a one-off charge', 'requestId'));
+      return lifecycle(subscriptionId, oneOffChargeUpdate, charge);
     },
 
     settleCharge(subscriptionId, settlement) {

@@ -37,6 +37,26 @@ export interface LedgerChargesTable {
   return_code: string | null;
   message: string | null;
   occurred_at: Timestamp;
+  /** 0002: credit balance this charge used (a `credit` row: all of the cycle). */
+  credit_applied: ColumnType<string, number | string | undefined, number | string>;
+  /** 0002: a one-off's request id (its orderId derives from it). */
+  request_id: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** 0002: every movement of a subscription's credit balance (proration credit, use by cycles). */
+export interface LedgerCreditsTable {
+  id: Serial;
+  event_id: string;
+  subscription_id: string;
+  instance_id: string;
+  cycle: number | null;
+  order_id: string | null;
+  delta: Int8;
+  credit_balance: Int8;
+  proration_due: Int8;
+  currency: string;
+  reason: string;
+  occurred_at: Timestamp;
 }
 
 export interface WebhookDeliveriesTable {
@@ -90,6 +110,7 @@ export interface LedgerDiscrepanciesTable {
 export interface LedgerDatabase {
   ledger_events: LedgerEventsTable;
   ledger_charges: LedgerChargesTable;
+  ledger_credits: LedgerCreditsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
   ledger_discrepancies: LedgerDiscrepanciesTable;

@@ -13,6 +13,7 @@ import type {
 import { parseDuration } from './duration.js';
 import type { ChargeRecord, ConfirmResult, SettleChargeInput, SettleChargeResult } from './messages.js';
 import { earlierChargeOrderIds } from './order-id.js';
+import { settleBalance } from './proration.js';
 import type { Actor } from './subscription-input.js';
 import {
   advanceCycle,
@@ -332,13 +333,15 @@ export function applyCharged(
     amount: c.amount,
     currency: c.currency,
     productName: c.productName,
-    kind: 'recurring',
+    kind: paid.transactionId === '' ? 'credit' : 'recurring',
     dueAt: c.dueAt,
     chargedAt: iso(now),
     recovered: paid.recovered,
     ...(paid.transactionDate === undefined ? {} : { transactionDate: paid.transactionDate }),
+    ...(c.creditApplied ? { creditApplied: c.creditApplied } : {}),
   };
   recordCharge(state, record, now);
+  settleBalance(state, c, now);
   const wasPastDue = state.status === 'past_due';
   const wasTrialing = state.status === 'trialing';
   advanceCycle(state);

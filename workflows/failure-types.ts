@@ -35,6 +35,8 @@ export const REJECTION_TYPES = {
   /** A repeat of an update already applied under the same request id (answered from state, never rejected). */
   notAwaitingApproval: 'NotAwaitingApproval',
   limit: 'LimitExceeded',
+  /** Not a refusal: `planPreview`'s answer, carried as the validator's rejection (`details[0]` is the preview). */
+  planPreview: 'PlanPreview',
   /** A refund LINE Pay or the charge's record does not allow; `details[0].code` is a `RefundRefusalCode`. */
   refundRefused: 'RefundRefused',
 } as const;

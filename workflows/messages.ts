@@ -61,7 +61,10 @@ export interface ChargeRecord {
   amount: number;
   currency: Currency;
   productName: string;
-  kind: 'approval' | 'recurring' | 'reapproval';
+  /** `credit`: a cycle paid wholly from the credit balance; no LINE Pay payment, `transactionId` is empty. */
+  kind: 'approval' | 'recurring' | 'reapproval' | 'credit';
+  /** Credit balance used by this cycle: the plan amount less `amount` (plus any carried proration). */
+  creditApplied?: number;
   /** When the cycle fell due (recurring charges). */
   dueAt?: string;
   /** Workflow time at which we learned of the charge. */
@@ -179,6 +182,12 @@ export interface SubscriptionView {
   requestFingerprint: string;
   /** Fixed at the first run; part of every orderId, so a reused subscriptionId never meets old orders. */
   instanceId: string;
+  /** One-off charges: those pending, then the most recent settled ones. */
+  oneOffs?: OneOffCharge[];
+  /** Credit from prorated downgrades, used up by later cycle charges. */
+  creditBalance?: number;
+  /** Prorated upgrade amounts carried to the next cycle's charge. */
+  prorationDue?: number;
 }
 
 // ---- updates -------------------------------------------------------------------------------
@@ -223,10 +232,14 @@ export interface CancelInput {
   requestId?: string;
   /** Keep billing until the current period ends, then cancel instead of charging. */
   atPeriodEnd?: boolean;
+  /** With a cancel now: refund the last period's charge, its unused share (cancel-refund.ts), or nothing. */
+  refund?: 'none' | 'last' | 'prorated';
 }
 export interface CancelResult {
   status: SubscriptionStatus;
   effectiveAt: string;
+  /** The refund `refund: last | prorated` made, if any was due. */
+  refund?: RefundChargeResult;
 }
 
 export interface PauseInput {
@@ -261,11 +274,19 @@ export interface ChangePlanInput {
   requestId?: string;
   amount?: number;
   productName?: string;
+  /** Default `none`; see `ProrateMode`. */
+  prorate?: ProrateMode;
+  /** The instant a `planPreview` used: the change then prorates exactly as previewed. */
+  prorationDate?: string;
 }
 export interface ChangePlanResult {
   effectiveCycle: number;
   effectiveAt?: string;
   plan: { amount: number; productName: string };
+  /** With `prorate` other than `none`: the amounts, as `planPreview` gave them. */
+  proration?: PlanPreview;
+  /** The prorated upgrade charge queued as a one-off (`prorate: "now"`). */
+  prorationCharge?: { requestId: string; orderId: string; amount: number };
 }
 
 export interface RetryNowInput {
@@ -346,3 +367,86 @@ export interface RefundChargeResult {
 }
 /** Full or partial refund of a charge of this subscription, known by its transactionId. */
 export const refundChargeUpdate = defineUpdate<RefundChargeResult, [RefundChargeInput]>('refundCharge');
+
+// ---- one-off charges and proration (workflows/one-off-charge.ts, workflows/proration.ts) ---------
+
+export interface OneOffChargeInput {
+  actor: Actor;
+  /** Required: the charge's identity. Its orderId is derived from it, so a repeat never charges twice. */
+  requestId: string;
+  /** In the currency's unit, within the plan's per-currency limit. */
+  amount: number;
+  productName: string;
+  reason?: string;
+}
+/** A charge on the regKey outside the billing calendar: an add-on, a fee, or a prorated upgrade. */
+export interface OneOffCharge {
+  requestId: string;
+  /** `<subscription>-<instance>-x<hash of requestId>`. */
+  orderId: string;
+  kind: 'one_off' | 'proration';
+  amount: number;
+  currency: Currency;
+  productName: string;
+  /** `pending`: queued, or sent with its outcome being looked up. */
+  status: 'pending' | 'succeeded' | 'failed';
+  requestedAt: string;
+  settledAt?: string;
+  transactionId?: string;
+  transactionDate?: string;
+  returnCode?: string;
+  message?: string;
+  /** Found by looking the order up after an unknown outcome or 1172. */
+  recovered?: boolean;
+}
+export const oneOffChargeUpdate = defineUpdate<OneOffCharge, [OneOffChargeInput]>('oneOffCharge');
+
+/**
+ * `none`: the new amount from the next cycle, nothing prorated. `now`: an upgrade's prorated
+ * difference is charged at once as a one-off. `next_cycle`: it is added to the next cycle's charge.
+ * A downgrade with `now` or `next_cycle` credits its prorated difference to the balance.
+ */
+export type ProrateMode = 'none' | 'now' | 'next_cycle';
+export const PRORATE_MODES: readonly ProrateMode[] = ['none', 'now', 'next_cycle'];
+
+export interface PlanPreviewInput {
+  amount?: number;
+  productName?: string;
+  prorate?: ProrateMode;
+  /** The instant the proration is computed at (default: now); pass it to changePlan to be charged exactly this. */
+  prorationDate?: string;
+}
+/** What a plan change would do, from the same pure function the change itself runs. */
+export interface PlanPreview {
+  direction: 'upgrade' | 'downgrade' | 'same';
+  prorate: ProrateMode;
+  currency: Currency;
+  currentAmount: number;
+  newAmount: number;
+  effectiveCycle: number;
+  effectiveAt?: string;
+  /** The period the difference is prorated over, in the subscription's time zone, and the instant used. */
+  prorationDate: string;
+  periodStart?: string;
+  periodEnd?: string;
+  remainingSeconds: number;
+  periodSeconds: number;
+  /** Charged at once as a one-off (upgrade with `now`). */
+  chargeNow: number;
+  /** Added to the next cycle's charge (upgrade with `next_cycle`). */
+  addedToNextCycle: number;
+  /** Credited to the balance (downgrade with `now` or `next_cycle`). */
+  credit: number;
+  creditBalanceAfter: number;
+  /** The next cycle's charge: new amount + carried proration − credit, never below 0. */
+  nextCycleAmount: number;
+  /** An increase above the consent share: the customer re-approves at the effective cycle. */
+  needsConsent: boolean;
+}
+/**
+ * Validator-only: the validator computes the preview and answers it as a rejection of type
+ * `REJECTION_TYPES.planPreview` with the `PlanPreview` as `details[0]`, so nothing reaches history and
+ * the preview runs on a fresh workflow clock (a query would see the time of the last workflow task).
+ * Any other rejection is why the change itself would be refused.
+ */
+export const planPreviewUpdate = defineUpdate<PlanPreview, [PlanPreviewInput]>('planPreview');

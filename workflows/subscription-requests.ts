@@ -21,6 +21,7 @@ import type {
   RetryNowResult,
   SettleChargeInput,
 } from './messages.js';
+import { applyProration, prorationOf } from './plan-proration.js';
 import { notePauseEnded } from './regkey-health.js';
 import { type Actor, checkAmount, SubscriptionInputError } from './subscription-input.js';
 import {
@@ -268,7 +269,11 @@ export function applyResume(
   return result;
 }
 
-export function validateChangePlan(state: SubscriptionState, input: ChangePlanInput): void {
+export function validateChangePlan(
+  state: SubscriptionState,
+  input: ChangePlanInput,
+  now: number = Date.now(),
+): void {
   checkActor(input?.actor);
   if (isRepeat(state, input)) return;
   checkNotTerminal(state);
@@ -297,6 +302,7 @@ export function validateChangePlan(state: SubscriptionState, input: ChangePlanIn
   ) {
     reject(REJECTION_TYPES.invalidRequest, 'productName must be 1-4000 characters');
   }
+  if (input.prorate !== undefined || input.prorationDate !== undefined) prorationOf(state, input, now);
 }
 
 /**
@@ -310,6 +316,7 @@ export function applyChangePlan(
 ): ChangePlanResult {
   const prior = appliedResult(state, input.requestId);
   if (prior) return prior.result as ChangePlanResult;
+  const proration = input.prorate && input.prorate !== 'none' ? prorationOf(state, input, now) : undefined;
   const effectiveCycle = planChangeEffectiveCycle(state);
   const base = state.pendingPlanChange ?? state.plan;
   const amount = input.amount ?? base.amount;
@@ -345,6 +352,7 @@ export function applyChangePlan(
   const plan = { amount, productName: state.pendingPlanChange.productName };
   const result: ChangePlanResult =
     effectiveAt === undefined ? { effectiveCycle, plan } : { effectiveCycle, effectiveAt, plan };
+  if (proration) Object.assign(result, applyProration(state, input, proration, now));
   rememberApplied(state, input.requestId, result);
   return result;
 }

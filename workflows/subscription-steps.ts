@@ -22,6 +22,7 @@ import {
   applyBlocked,
   applyCanceled,
   applyChargeLookup,
+  applyCharged,
   applyChargeOutcome,
   applyCompleted,
   applyConfirmed,
@@ -38,6 +39,7 @@ import {
 } from './charge-outcome.js';
 import { ACTIVITY_FAILURE_TYPES, NON_RETRYABLE_ACTIVITY_FAILURES } from './failure-types.js';
 import type { Step } from './next-step.js';
+import { performOneOffStep } from './one-off-steps.js';
 import { reservationOrderId } from './order-id.js';
 import { performRefundStep } from './refund-steps.js';
 import { performRegKeyCheck } from './regkey-health-steps.js';
@@ -248,7 +250,8 @@ export async function performStep(ctx: StepContext, step: Step): Promise<void> {
       return;
     }
     case 'openCharge':
-      openCharge(state, now());
+      // A cycle wholly covered by credit is paid without calling LINE Pay.
+      if (openCharge(state, now()).amount === 0) applyCharged(state, { transactionId: '', recovered: false }, now());
       return;
     case 'sendCharge': {
       const c = state.charge!;
@@ -344,6 +347,11 @@ export async function performStep(ctx: StepContext, step: Step): Promise<void> {
     case 'settleTrialVerification':
     case 'trialWillEnd':
       await performTrialStep(state, now, step.kind);
+      return;
+    case 'sendOneOff':
+    case 'lookupOneOff':
+    case 'abandonOneOffs':
+      await performOneOffStep(state, now, step);
       return;
     case 'wait':
     case 'done':

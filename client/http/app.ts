@@ -20,6 +20,8 @@ import {
   listQuery,
   pauseBody,
   reasonBody,
+  oneOffChargeBody,
+  planPreviewBody,
   refundBody,
   subscriptionIdParam,
   transactionIdParam,
@@ -265,6 +267,25 @@ export function createApp(deps: AppDeps): Hono {
         ...stripUndefined(body),
       }),
     );
+  });
+  api.post('/:id/plan/preview', async (c) => {
+    const subscriptionId = id(c);
+    const body = parse(planPreviewBody, await jsonBody(c));
+    return c.json(await subs.previewPlanChange(subscriptionId, stripUndefined(body)));
+  });
+  api.post('/:id/charges', async (c) => {
+    const subscriptionId = id(c);
+    const { requestId: inBody, ...body } = parse(oneOffChargeBody, await jsonBody(c));
+    const key = requestId(c).requestId ?? inBody;
+    if (key === undefined)
+      throw new ValidationError('requestId: give an Idempotency-Key header or requestId', 'requestId');
+    const charge = await subs.chargeOneOff(subscriptionId, {
+      actor: { kind: 'merchant' },
+      requestId: key,
+      ...stripUndefined(body),
+    });
+    // 201 once charged, 202 while its outcome is being looked up, 402 for a decline.
+    return c.json(charge, charge.status === 'succeeded' ? 201 : charge.status === 'pending' ? 202 : 402);
   });
   api.post('/:id/charges/:transactionId/refund', async (c) => {
     const subscriptionId = id(c);

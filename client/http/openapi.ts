@@ -8,6 +8,8 @@ import {
   errorResponse,
   pauseBody,
   reasonBody,
+  oneOffChargeBody,
+  planPreviewBody,
   refundBody,
 } from './schemas.js';
 
@@ -75,6 +77,37 @@ const LEDGER_PATHS = {
         query('limit', '1-500', 'integer'),
       ],
       responses: { 200: jsonOk('{ subscriptionId, charges, nextCursor }'), ...errors(400, 401, 503) },
+    },
+    post: {
+      summary:
+        "One-off charge on the customer's regKey (add-on, fee). Its orderId is derived from the requestId (or Idempotency-Key), so a retry never charges twice; sent by the subscription's main loop, never beside a cycle charge. Refused (409) without a live regKey",
+      security: bearer,
+      parameters: [
+        idParam,
+        {
+          name: 'Idempotency-Key',
+          in: 'header',
+          required: false,
+          description: 'Required unless the body has requestId',
+          schema: { type: 'string' },
+        },
+      ],
+      requestBody: { required: true, content: json(oneOffChargeBody) },
+      responses: {
+        201: jsonOk('Charged: OneOffCharge { requestId, orderId, kind, amount, currency, productName, status, transactionId, … }'),
+        202: jsonOk('Sent, outcome unknown: looked up by orderId; the state view shows it settle (status pending)'),
+        402: jsonOk('Declined (status failed, returnCode): recorded as charge.failed; the subscription is not dunned'),
+        ...errors(400, 401, 404, 409, 503),
+      },
+    },
+  },
+  '/subscriptions/{id}/credits': {
+    get: {
+      summary:
+        'Every movement of the credit balance (prorated downgrades credit it, cycle charges use it up), oldest first',
+      security: bearer,
+      parameters: [idParam],
+      responses: { 200: jsonOk('{ subscriptionId, creditBalance, credits }'), ...errors(401, 503) },
     },
   },
   '/events': {
@@ -184,11 +217,28 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       '/subscriptions/{id}/retry': action('Retry a past-due charge now', reasonBody),
       '/subscriptions/{id}/plan': {
         patch: {
-          summary: 'Change amount and/or product name from the next cycle',
+          summary:
+            'Change amount and/or product name from the next cycle; with prorate, charge (now), carry (next_cycle) or credit the prorated difference of the current period',
           security: [{ bearer: [] }],
           parameters: [idParam],
           requestBody: { required: true, content: json(changePlanBody) },
           responses: { 200: { description: 'Scheduled' }, ...errors(400, 401, 404, 409, 503) },
+        },
+      },
+      '/subscriptions/{id}/plan/preview': {
+        post: {
+          summary:
+            'What a plan change would charge now, credit and bill next, from the same function the change runs; changes nothing. Pass its prorationDate to PATCH …/plan to be charged exactly that',
+          security: [{ bearer: [] }],
+          parameters: [idParam],
+          requestBody: { required: true, content: json(planPreviewBody) },
+          responses: {
+            200: {
+              description:
+                'PlanPreview: direction, prorate, currency, currentAmount, newAmount, effectiveCycle, effectiveAt, prorationDate, periodStart, periodEnd, remainingSeconds, periodSeconds, chargeNow, addedToNextCycle, credit, creditBalanceAfter, nextCycleAmount, needsConsent',
+            },
+            ...errors(400, 401, 404, 409, 503),
+          },
         },
       },
       '/subscriptions/{id}/charges/{transactionId}/refund': {

@@ -62,14 +62,33 @@ export const createSubscriptionBody = z.strictObject({
     ),
 });
 
-export const cancelBody = z.strictObject({ atPeriodEnd: z.boolean().optional(), reason: reason.optional() });
+export const cancelBody = z.strictObject({
+  atPeriodEnd: z.boolean().optional(),
+  reason: reason.optional(),
+  refund: z
+    .enum(['none', 'last', 'prorated'])
+    .optional()
+    .describe("With a cancel now: refund the last period's charge, its unused share (rounded down), or nothing."),
+});
 export const pauseBody = z.strictObject({ resumeAt: isoInstant.optional(), reason: reason.optional() });
 export const reasonBody = z.strictObject({ reason: reason.optional() });
+const prorate = z
+  .enum(['none', 'now', 'next_cycle'])
+  .describe(
+    'none: new amount from the next cycle. now: an upgrade charges the prorated difference at once. next_cycle: it is added to the next charge. A downgrade with now or next_cycle credits the prorated difference.',
+  );
+const prorationDate = z
+  .string()
+  .datetime({ offset: true })
+  .describe('The instant a preview used (at most 1 hour old): the change then prorates exactly as previewed.');
+
 export const changePlanBody = z
   .strictObject({
     amount: z.number().int().positive().max(100_000_000).optional(),
     productName: z.string().min(1).max(4000).optional(),
     reason: reason.optional(),
+    prorate: prorate.optional(),
+    prorationDate: prorationDate.optional(),
   })
   .refine((b) => b.amount !== undefined || b.productName !== undefined, {
     message: 'give amount and/or productName',
@@ -130,4 +149,32 @@ export const codecBody = z.strictObject({
       }),
     )
     .max(10_000),
+});
+
+export const planPreviewBody = z
+  .strictObject({
+    amount: z.number().int().positive().max(100_000_000).optional(),
+    productName: z.string().min(1).max(4000).optional(),
+    prorate: prorate.optional(),
+    prorationDate: prorationDate.optional(),
+  })
+  .refine((b) => b.amount !== undefined || b.productName !== undefined, {
+    message: 'give amount and/or productName',
+    path: ['amount'],
+  });
+
+export const oneOffChargeBody = z.strictObject({
+  amount: z
+    .number()
+    .int()
+    .positive()
+    .max(100_000_000)
+    .describe("Integer amount in the currency's unit, within the plan's per-currency limit."),
+  productName: z.string().min(1).max(4000).describe('Shown to the customer in LINE.'),
+  reason: reason.optional(),
+  requestId: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,200}$/, 'must be 1-200 visible ASCII characters')
+    .optional()
+    .describe('Idempotency key, or send the Idempotency-Key header: the orderId is derived from it.'),
 });
