@@ -42,17 +42,34 @@ interface WallClock {
   ms: number;
 }
 
+/**
+ * One formatter per zone. Building an Intl.DateTimeFormat costs ~1–2 ms, and a replay computes
+ * due dates many times: at month-start scale that was a visible share of the worker's CPU. The
+ * cache holds immutable formatters and changes no result, so it is safe in workflow code.
+ */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** The wall-clock formatter of `timeZone` (throws RangeError for an unknown zone). */
+export function zoneFormatter(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    formatters.set(timeZone, f);
+  }
+  return f;
+}
+
 function wallClockAt(instant: number, timeZone: string): WallClock {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-    hour: 'numeric',
-    minute: 'numeric',
-    second: 'numeric',
-  }).formatToParts(new Date(instant));
+  const parts = zoneFormatter(timeZone).formatToParts(new Date(instant));
   const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
   return {
     year: get('year'),

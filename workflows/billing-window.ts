@@ -1,3 +1,5 @@
+import { zoneFormatter } from './billing-calendar.js';
+
 /**
  * A daily local-time window in which charges may run, e.g. `{ start: '00:00', end: '06:00' }`.
  * `end` may be `24:00`; an `end` at or before `start` means the window runs past midnight.
@@ -43,25 +45,9 @@ export function parseBillingWindow(window: BillingWindow): { startMin: number; e
   return { startMin, endMin };
 }
 
-// One formatter per zone: building an Intl.DateTimeFormat costs far more than using one.
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
 /** Offset of `timeZone` from UTC at `instant`, in ms (whole seconds; same rule as billing-calendar.ts). */
 function offsetMs(instant: number, timeZone: string): number {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(timeZone, f);
-  }
+  const f = zoneFormatter(timeZone);
   const p: Record<string, number> = {};
   for (const part of f.formatToParts(new Date(instant))) p[part.type] = Number(part.value);
   const wall = Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!);

@@ -1,4 +1,4 @@
-import { parseInterval } from './billing-calendar.js';
+import { parseInterval, zoneFormatter } from './billing-calendar.js';
 import { type BillingWindow, BillingWindowError, parseBillingWindow } from './billing-window.js';
 import { parseDuration } from './duration.js';
 import { checkTrialRequest, TrialInputError, type TrialRequest } from './trial.js';
@@ -138,7 +138,7 @@ function fail(field: string, message: string): never {
 
 export function isValidTimeZone(timeZone: string): boolean {
   try {
-    new Intl.DateTimeFormat('en-US', { timeZone });
+    zoneFormatter(timeZone);
     return true;
   } catch {
     return false;
