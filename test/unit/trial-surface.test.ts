@@ -3,13 +3,14 @@
  * and the deployment setting. The workflow side is in test/workflow/subscription.trial.test.ts.
  */
 import { randomBytes } from 'node:crypto';
+import type { Client } from '@temporalio/client';
 import { describe, expect, it, vi } from 'vitest';
 import { signedCallbackUrl } from '../../activities/callback-link.js';
 import { formatView, parseCli } from '../../client/cli.js';
 import { ConfigError, readTrialVerification } from '../../client/config.js';
 import { ValidationError } from '../../client/errors.js';
 import { createApp } from '../../client/http/app.js';
-import type { SubscriptionsClient } from '../../client/subscriptions-client.js';
+import { createSubscriptionsClient, type SubscriptionsClient } from '../../client/subscriptions-client.js';
 import type { SubscriptionView } from '../../workflows/messages.js';
 
 const TOKEN = 'test-api-token-0123456789';
@@ -202,5 +203,65 @@ describe('LINEPAY_TRIAL_VERIFICATION', () => {
     expect(() => readTrialVerification({ LINEPAY_TRIAL_VERIFICATION: 'nope' })).toThrow(
       /LINEPAY_TRIAL_VERIFICATION/,
     );
+  });
+});
+
+describe('client library', () => {
+  /** A Temporal client that records the update-with-start and answers like a fresh workflow. */
+  function recordingClient() {
+    const starts: { args: unknown[] }[] = [];
+    const client = {
+      connection: { withDeadline: (_d: number, fn: () => Promise<unknown>) => fn() },
+      workflow: {
+        executeUpdateWithStart: async (
+          _def: unknown,
+          opts: { startWorkflowOperation: { options: { args: unknown[] } } },
+        ) => {
+          starts.push({ args: opts.startWorkflowOperation.options.args });
+          return { subscriptionId: 'sub-1', created: true, status: 'pending_approval' };
+        },
+      },
+    };
+    return { client: client as unknown as Client, starts };
+  }
+
+  it('refuses a trialEnd in the past and both trial fields, naming the field, before reaching Temporal', async () => {
+    const { client, starts } = recordingClient();
+    const subs = createSubscriptionsClient({ client, taskQueue: 'q', publicBaseUrl: 'https://shop.example' });
+    const past = await subs
+      .createSubscription({ ...body, currency: 'TWD', trialEnd: '2020-01-01T00:00:00Z' })
+      .catch((e: unknown) => e);
+    expect(past).toBeInstanceOf(ValidationError);
+    expect((past as ValidationError).field).toBe('trialEnd');
+    const both = await subs
+      .createSubscription({ ...body, currency: 'TWD', trial: 'P7D', trialEnd: '2099-01-01T00:00:00Z' })
+      .catch((e: unknown) => e);
+    expect((both as ValidationError).field).toBe('trialEnd');
+    expect(starts).toEqual([]);
+  });
+
+  it("records the deployment's trialVerification in the workflow input, unless the request gives one", async () => {
+    const { client, starts } = recordingClient();
+    const subs = createSubscriptionsClient({
+      client,
+      taskQueue: 'q',
+      publicBaseUrl: 'https://shop.example',
+      trialVerification: 'void_authorization',
+    });
+    await subs.createSubscription({ ...body, currency: 'TWD', trial: 'P14D' });
+    await subs.createSubscription({
+      ...body,
+      currency: 'TWD',
+      trial: 'P14D',
+      trialVerification: 'refund_minimum',
+    });
+    await subs.createSubscription({ ...body, currency: 'TWD' });
+    const inputs = starts.map((s) => s.args[0] as Record<string, unknown>);
+    expect(inputs.map((i) => i.trialVerification)).toEqual([
+      'void_authorization',
+      'refund_minimum',
+      undefined,
+    ]);
+    expect(inputs[0]).toMatchObject({ trial: 'P14D', trialWillEndNotice: 'P3D' });
   });
 });
