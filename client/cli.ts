@@ -153,6 +153,7 @@ const OPTIONS = {
   outcome: { type: 'string' },
   'transaction-id': { type: 'string' },
   'request-id': { type: 'string' },
+  refund: { type: 'string' },
 } as const;
 
 const ALLOWED: Record<Command, readonly string[]> = {
@@ -173,7 +174,7 @@ const ALLOWED: Record<Command, readonly string[]> = {
   ],
   get: [],
   list: ['status', 'customer', 'limit'],
-  cancel: ['at-period-end', 'reason'],
+  cancel: ['at-period-end', 'reason', 'refund'],
   pause: ['resume-at', 'reason'],
   resume: ['reason'],
   retry: ['reason'],
@@ -274,6 +275,7 @@ export function parseCli(argv: readonly string[]): ParsedCommand {
         subscriptionId,
         ...reason,
         ...(values['at-period-end'] ? { atPeriodEnd: true } : {}),
+        ...cancelRefundOption(values.refund),
       };
     case 'pause':
       return {

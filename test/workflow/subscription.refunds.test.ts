@@ -3,7 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { RefundRefusedError } from '../../client/errors.js';
 import { createApp } from '../../client/http/app.js';
 import { createSubscriptionsClient } from '../../client/subscriptions-client.js';
-import { type RefundChargeInput, refundChargeUpdate } from '../../workflows/messages.js';
+import {
+  cancelUpdate,
+  type RefundChargeInput,
+  type RefundChargeResult,
+  refundChargeUpdate,
+} from '../../workflows/messages.js';
 import {
   type Harness,
   rejectionOf,
@@ -17,6 +22,8 @@ import {
 
 const t = useSubscriptionHarness('refunds');
 
+type ErrorBody = { error: { code: string; details: Record<string, unknown> } };
+
 const merchant = { kind: 'merchant' as const, id: 'backend' };
 let seq = 0;
 
@@ -24,7 +31,7 @@ function refund(
   handle: SubscriptionHandle,
   transactionId: string,
   extra: Partial<RefundChargeInput> = {},
-): Promise<Awaited<ReturnType<typeof handle.executeUpdate<typeof refundChargeUpdate>>>> {
+): Promise<RefundChargeResult> {
   seq += 1;
   const input: RefundChargeInput = {
     actor: merchant,
@@ -326,10 +333,10 @@ describe('refunds through the client library and the HTTP API', () => {
     });
     const noKey = await post({ amount: 10, reason: 'x' });
     expect(noKey.status).toBe(400);
-    expect((await noKey.json()).error.details.field).toBe('requestId');
+    expect(((await noKey.json()) as ErrorBody).error.details.field).toBe('requestId');
     const badAmount = await post({ amount: -1, reason: 'x' }, 'bad');
     expect(badAmount.status).toBe(400);
-    expect((await badAmount.json()).error.details.field).toBe('amount');
+    expect(((await badAmount.json()) as ErrorBody).error.details.field).toBe('amount');
 
     const ok = await post({ amount: 40, reason: 'partial' }, 'http-ok');
     expect(ok.status).toBe(200);
@@ -338,5 +345,52 @@ describe('refunds through the client library and the HTTP API', () => {
     const repeat = await post({ amount: 40, reason: 'partial' }, 'http-ok');
     expect(await repeat.json()).toEqual(body);
     expect(refundsAtSandbox(t.h, charge.transactionId).map((e) => e.amount)).toEqual([40]);
+  });
+});
+
+describe('cancel { refund }', () => {
+  it('prorated: the unused share of the period, to the second, rounded down, refunded before the cancel ends', async () => {
+    const { input, handle, charge } = await activeWithCharge({ timeZone: 'Asia/Taipei' });
+    const v0 = await state(handle);
+    await t.h.env.sleep('10 days');
+    const result = await handle.executeUpdate(cancelUpdate, {
+      args: [{ actor: merchant, reason: 'moving away', refund: 'prorated', requestId: 'cancel-p' }],
+    });
+    expect(result.status).toBe('canceled');
+    const v = await state(handle);
+    const asked = v.audit.find((a) => a.reason.includes(' requested: unused share of the period'))!;
+    // The period the approval paid: from the payment to cycle 1's due date.
+    const start = Date.parse(charge.chargedAt);
+    const end = Date.parse(v0.nextChargeAt!);
+    const total = Math.floor((end - start) / 1000);
+    const unused = Math.floor((end - Date.parse(asked.at)) / 1000);
+    const expected = Math.floor((390 * unused) / total);
+    expect(expected).toBeGreaterThan(200);
+    expect(expected).toBeLessThan(300);
+    expect(result.refund).toMatchObject({ transactionId: charge.transactionId, amount: expected });
+    expect(refundsAtSandbox(t.h, charge.transactionId).map((e) => e.amount)).toEqual([expected]);
+    await skipUntil(t.h, handle, () => refundedEvents(input.subscriptionId).length > 0, '1 second', 50);
+    const types = [
+      ...new Map(
+        t.h.recordedEvents.filter((e) => e.subscriptionId === input.subscriptionId).map((e) => [e.id, e]),
+      ).values(),
+    ]
+      .sort((a, b) => a.sequence - b.sequence)
+      .map((e) => e.type);
+    expect(types.indexOf('charge.refunded')).toBeLessThan(types.indexOf('subscription.canceled'));
+  });
+
+  it('last: the whole last charge; refund with a cancel at period end is refused by the validator', async () => {
+    const { handle, charge } = await activeWithCharge();
+    const refused = await rejectionOf(
+      handle.executeUpdate(cancelUpdate, { args: [{ actor: merchant, atPeriodEnd: true, refund: 'last' }] }),
+    );
+    expect(refused.message).toMatch(/^refund: /);
+    expect((await state(handle)).cancelAt).toBeUndefined();
+    const result = await handle.executeUpdate(cancelUpdate, {
+      args: [{ actor: merchant, refund: 'last', requestId: 'cancel-l' }],
+    });
+    expect(result.refund).toMatchObject({ amount: 390, remaining: 0 });
+    expect(refundsAtSandbox(t.h, charge.transactionId).map((e) => e.amount)).toEqual([390]);
   });
 });
