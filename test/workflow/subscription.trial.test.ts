@@ -170,6 +170,21 @@ describe('trial approval charges nothing for the period', () => {
   });
 });
 
+describe('trialEnd', () => {
+  it('the first charge falls at the given instant, and the calendar anchors there', async () => {
+    const end = new Date((await t.h.env.currentTimeMs()) + 10 * DAY).toISOString();
+    const input = subscriptionInput({ trialEnd: end, interval: 'P1W' });
+    const { handle } = await startTrial(input);
+    const v = await untilState(handle, settled);
+    expect(v.trial!.endsAt).toBe(end);
+    expect(v.nextChargeAt).toBe(end);
+    const first = await skipUntil(t.h, handle, (s) => s.paidCycles >= 1);
+    expect(first.charges[0]).toMatchObject({ cycle: 1, amount: 390, dueAt: end });
+    expect(first.nextChargeAt).toBe(new Date(Date.parse(end) + 7 * DAY).toISOString());
+    await handle.executeUpdate(cancelUpdate, { args: [{ actor: { kind: 'merchant' } }] });
+  });
+});
+
 describe('trial cancel', () => {
   it('charges nothing and expires the regKey', async () => {
     const input = subscriptionInput({ trial: 'P30D' });
