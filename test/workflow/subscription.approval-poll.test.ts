@@ -1,5 +1,5 @@
-import { expect, it } from 'vitest';
-import { confirmUpdate, paymentLinkUpdate } from '../../workflows/messages.js';
+import { afterEach, expect, it } from 'vitest';
+import { cancelUpdate, confirmUpdate, paymentLinkUpdate } from '../../workflows/messages.js';
 import {
   callsOf,
   type Harness,
@@ -35,6 +35,24 @@ async function approveInApp(
   return { transactionId, orderId };
 }
 
+const started: SubscriptionHandle[] = [];
+async function start(input: ReturnType<typeof subscriptionInput>) {
+  const handle = await startSubscription(t.h, input);
+  started.push(handle);
+  return handle;
+}
+
+// Time skips for every workflow on the server: cancel what a test leaves running.
+afterEach(async () => {
+  for (const handle of started.splice(0)) {
+    const v = await state(handle).catch(() => undefined);
+    if (v && !['canceled', 'completed', 'approval_expired', 'approval_canceled'].includes(v.status))
+      await handle
+        .executeUpdate(cancelUpdate, { args: [{ actor: { kind: 'merchant' }, reason: 'end of test' }] })
+        .catch(() => undefined);
+  }
+});
+
 const confirmsOf = (h: Harness, subscriptionId: string) =>
   callsOf(h, subscriptionId).filter((q) => q.path.endsWith('/confirm'));
 const statusChecksOf = (h: Harness, transactionId: string) =>
@@ -42,7 +60,7 @@ const statusChecksOf = (h: Harness, transactionId: string) =>
 
 it('browser never returns: the poll sees the approval (0110) and the workflow confirms once by itself', async () => {
   const input = subscriptionInput();
-  const handle = await startSubscription(t.h, input);
+  const handle = await start(input);
   const { transactionId } = await approveInApp(t.h, handle);
   expect(confirmsOf(t.h, input.subscriptionId)).toEqual([]);
 
@@ -64,7 +82,7 @@ it('browser never returns: the poll sees the approval (0110) and the workflow co
 
 it('a late confirmUrl webhook after the auto-confirm gets the same answer; one Confirm at LINE Pay', async () => {
   const input = subscriptionInput();
-  const handle = await startSubscription(t.h, input);
+  const handle = await start(input);
   const ids = await approveInApp(t.h, handle);
   const v = await skipUntil(t.h, handle, (s) => s.status === 'active', '10 seconds', 60);
 
@@ -83,7 +101,7 @@ it('a late confirmUrl webhook after the auto-confirm gets the same answer; one C
 
 it('the webhook first: its confirm wins and the poll confirms nothing more', async () => {
   const input = subscriptionInput();
-  const handle = await startSubscription(t.h, input);
+  const handle = await start(input);
   const ids = await approveInApp(t.h, handle);
   // No time passes here (nothing skips it), so the webhook is accepted before any poll is due.
   const result = await handle.executeUpdate(confirmUpdate, { args: [ids] });
@@ -97,7 +115,7 @@ it('the webhook first: its confirm wins and the poll confirms nothing more', asy
 
 it('the customer cancels in LINE (0121): the poll drops the reservation as a cancel link does', async () => {
   const input = subscriptionInput();
-  const handle = await startSubscription(t.h, input);
+  const handle = await start(input);
   await handle.executeUpdate(paymentLinkUpdate, { args: [{}] });
   const { transactionId } = (await state(handle)).reservation!;
   await t.h.sandbox.control.readClock();
@@ -115,7 +133,7 @@ it('the customer cancels in LINE (0121): the poll drops the reservation as a can
 
 it('nobody approves: a handful of polls within the 20 minutes, then the link lapses as before', async () => {
   const input = subscriptionInput({ approvalTimeout: 'PT1H' });
-  const handle = await startSubscription(t.h, input);
+  const handle = await start(input);
   await handle.executeUpdate(paymentLinkUpdate, { args: [{}] });
   const { transactionId, expiresAt } = (await state(handle)).reservation!;
   const final = await handle.result();
