@@ -137,6 +137,6 @@ describe.each(ledgerBackends())('ledger store on $name', (backend) => {
     const { rows } = await sql<{ name: string }>`select name from ledger_migrations order by name`.execute(
       ledger.db,
     );
-    expect(rows.map((r) => r.name)).toEqual(['0001_ledger']);
+    expect(rows.map((r) => r.name)).toEqual(['0001_ledger', '0002_credit_and_one_off']);
   });
 });
