@@ -181,7 +181,19 @@ describe('refundCharge', () => {
   it('the same requestId twice refunds once, in sequence and at the same time', async () => {
     const { handle, charge } = await activeWithCharge();
     const first = await refund(handle, charge.transactionId, { requestId: 'same-key', amount: 50 });
-    const again = await refund(handle, charge.transactionId, { requestId: 'same-key', amount: 50 });
+    // A retry under a new update id (a new HTTP call, or after continue-as-new): the workflow's own answer.
+    const again = await handle.executeUpdate(refundChargeUpdate, {
+      args: [
+        {
+          actor: merchant,
+          requestId: 'same-key',
+          transactionId: charge.transactionId,
+          amount: 50,
+          reason: 'x',
+        },
+      ],
+      updateId: 'same-key-retry',
+    });
     expect(again).toEqual(first);
     // Sent at once under two update ids (as two HTTP services would): still one refund.
     const input: RefundChargeInput = {
@@ -198,8 +210,14 @@ describe('refundCharge', () => {
     expect(x).toEqual(y);
     expect(refundsAtSandbox(t.h, charge.transactionId).map((e) => e.amount)).toEqual([50, 60]);
     expect(refundCallsOf(t.h, charge.transactionId)).toHaveLength(2);
-    // The key belongs to that refund: reused for another charge it is a conflict.
-    const other = await rejectionOf(refund(handle, '1234567890123456789', { requestId: 'same-key' }));
+    // The key belongs to that refund: reused for another charge (under another update id, so the
+    // validator sees it rather than Temporal's update dedup) it is a conflict.
+    const other = await rejectionOf(
+      handle.executeUpdate(refundChargeUpdate, {
+        args: [{ ...input, requestId: 'same-key', transactionId: '1234567890123456789' }],
+        updateId: 'same-key-other-charge',
+      }),
+    );
     expect(other.type).toBe('SubscriptionConflict');
   });
 
