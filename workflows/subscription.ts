@@ -114,6 +114,8 @@ const HISTORY_EVENTS_CAP = 4_000;
 const MAX_STEPS_WITHOUT_WAIT = 60;
 const EVENTS_PER_WRITE = 25;
 const REST_BEFORE_WAIT_MS = 30_000;
+const REST_DELAY_MS = 10 * 60_000;
+const REST_JITTER_MS = 20 * 60_000;
 /** A run this short has done nothing worth leaving behind (a fresh run is 3 events in). */
 const REST_MIN_HISTORY = 10;
 
@@ -130,6 +132,12 @@ export interface SubscriptionTuning {
    * A negative value turns it off.
    */
   restBeforeIdleWaitMs?: number;
+  /**
+   * How long after going idle the run rests (ms, default 10 minutes plus up to 20 minutes per
+   * subscription, at most half the wait): the month-start burst charges first and compacts its
+   * histories after, spread out, instead of doing both at once.
+   */
+  restDelayMs?: number;
 }
 
 export interface SubscriptionWorkflowOptions {
@@ -188,6 +196,12 @@ export async function subscriptionWorkflow(
   const canEvery = options.tuning?.continueAsNewEveryCycles ?? 12;
   const eventsCap = options.tuning?.continueAsNewAfterEvents ?? HISTORY_EVENTS_CAP;
   const restBeforeWaitMs = options.tuning?.restBeforeIdleWaitMs ?? REST_BEFORE_WAIT_MS;
+  // A fixed share of the jitter per subscription instance (its id is random hex).
+  const restDelayMs =
+    options.tuning?.restDelayMs ??
+    REST_DELAY_MS + (Number.parseInt(state.instanceId, 16) / 2 ** 32) * REST_JITTER_MS;
+  /** When the current idle wait rests; cleared by every step. */
+  let restAt: number | undefined;
   const paidAtStart = state.paidCycles;
   let version = 0;
   const poke = () => {
@@ -419,10 +433,10 @@ export async function subscriptionWorkflow(
   }
 
   /**
-   * Rest before a long wait: continue-as-new once the ledger has every event and no handler is
+   * Rest during a long wait: continue-as-new once the ledger has every event and no handler is
    * mid-answer. While the ledger is down the outbox is not empty, so the run waits as usual.
    */
-  function restDue(step: { until?: string | undefined; idle?: boolean }): boolean {
+  function restReady(step: { until?: string | undefined; idle?: boolean }): boolean {
     if (!step.idle || restBeforeWaitMs < 0) return false;
     if (step.until !== undefined && Date.parse(step.until) - now() <= restBeforeWaitMs) return false;
     return (
@@ -468,7 +482,7 @@ export async function subscriptionWorkflow(
   }): Promise<void> {
     const { until, summary } = step;
     const seen = version;
-    const woken = () => version !== seen || continueAsNewDue() || restDue(step);
+    const woken = () => version !== seen || continueAsNewDue();
     if (until === undefined) {
       await condition(woken);
       return;
@@ -483,7 +497,13 @@ export async function subscriptionWorkflow(
     if (continueAsNewDue()) await continueAsNewNow();
     const step = nextStep(state, now());
     if (step.kind === 'done') break;
-    if (step.kind === 'wait' && restDue(step)) await continueAsNewNow();
+    if (step.kind === 'wait' && restReady(step)) {
+      if (restAt === undefined) {
+        const left = step.until === undefined ? Number.POSITIVE_INFINITY : Date.parse(step.until) - now();
+        restAt = now() + Math.min(restDelayMs, left / 2);
+      }
+      if (now() >= restAt) await continueAsNewNow();
+    } else if (step.kind !== 'wait' || !step.idle) restAt = undefined;
     syncSearchAttributes();
     if (step.kind === 'wait') {
       stepsWithoutWait = 0;
@@ -498,7 +518,10 @@ export async function subscriptionWorkflow(
         );
         continue;
       }
-      await waitFor(step);
+      const resting = restAt !== undefined && (step.until === undefined || restAt < Date.parse(step.until));
+      await waitFor(
+        resting ? { until: new Date(restAt!).toISOString(), summary: `Rest, then: ${step.summary}` } : step,
+      );
       continue;
     }
     stepsWithoutWait += 1;
@@ -506,6 +529,7 @@ export async function subscriptionWorkflow(
       stepsWithoutWait = 0;
       await sleep('1m');
     }
+    restAt = undefined;
     await performStep({ state, now }, step);
   }
   syncSearchAttributes();

@@ -498,6 +498,7 @@ describe('nextStep: cancel at period end', () => {
       kind: 'wait',
       until: s.cancelAt,
       summary: `Cancel at period end (${s.cancelAt})`,
+      idle: true,
     });
     expect(nextStep(s, due(s))).toEqual({
       kind: 'retireRegKey',
@@ -533,6 +534,7 @@ describe('nextStep: cancel at period end', () => {
       kind: 'wait',
       until: undefined,
       summary: 'Paused until resumed',
+      idle: true,
     });
   });
 
@@ -578,7 +580,12 @@ describe('nextStep: past_due', () => {
     const s = pastDue();
     const retryAt = s.dunning!.nextRetryAt!;
     const t = Date.parse(retryAt) - 12 * 60 * MIN;
-    expect(nextStep(s, t)).toEqual({ kind: 'wait', until: retryAt, summary: 'Dunning retry 1 of cycle 1' });
+    expect(nextStep(s, t)).toEqual({
+      kind: 'wait',
+      until: retryAt,
+      summary: 'Dunning retry 1 of cycle 1',
+      idle: true,
+    });
     expect(nextStep(s, Date.parse(retryAt))).toEqual({ kind: 'openCharge' });
     applyRetryNow(s, { actor: operator }, t);
     expect(nextStep(s, t)).toEqual({ kind: 'openCharge' });
@@ -618,6 +625,7 @@ describe('nextStep: active', () => {
       kind: 'wait',
       until: s.nextChargeAt,
       summary: 'Sleep until cycle 1 is due',
+      idle: true,
     });
     expect(nextStep(s, due(s))).toEqual({ kind: 'openCharge' });
     openCharge(s, due(s));
@@ -774,5 +782,32 @@ describe('nextStep: approval', () => {
     const step = nextStep(s, due(s) + 2 * MIN);
     expect(settled || step.kind === 'reserve').toBe(true);
     expect(step).toEqual({ kind: 'reserve', reservation: 'reapproval' });
+  });
+});
+
+describe('idle waits (the workflow may continue-as-new during them)', () => {
+  it('are the waits nothing is expected soon in; a blocked retry, an approval or an open charge is not', () => {
+    const s = active();
+    expect(nextStep(s, APPROVED)).toMatchObject({ kind: 'wait', idle: true });
+    expect(nextStep(pastDue(), Date.parse(pastDue().dunning!.nextRetryAt!) - MIN)).toMatchObject({
+      kind: 'wait',
+      idle: true,
+    });
+    const blocked = active();
+    openCharge(blocked, due(blocked));
+    applyChargeOutcome(
+      blocked,
+      { outcome: 'merchant_config', returnCode: '1106', message: 'header error' },
+      due(blocked),
+    );
+    expect(nextStep(blocked, due(blocked) + MIN)).toMatchObject({ kind: 'wait' });
+    expect(nextStep(blocked, due(blocked) + MIN)).not.toHaveProperty('idle');
+    const charging = active();
+    openCharge(charging, due(charging));
+    charging.charge!.phase = 'unknown';
+    charging.charge!.sent = true;
+    charging.charge!.nextLookupAt = iso(due(charging) + 10 * MIN);
+    expect(nextStep(charging, due(charging) + MIN)).toMatchObject({ kind: 'wait' });
+    expect(nextStep(charging, due(charging) + MIN)).not.toHaveProperty('idle');
   });
 });
