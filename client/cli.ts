@@ -387,7 +387,8 @@ export function formatView(view: SubscriptionView): string {
     lines.push(`  canceled at   ${view.canceledAt}${view.cancelReason ? ` (${view.cancelReason})` : ''}`);
   lines.push(`  total charged ${view.totalCharged} ${view.plan.currency}`);
   if (view.creditBalance) lines.push(`  credit        ${view.creditBalance} ${view.plan.currency}`);
-  if (view.prorationDue) lines.push(`  proration due ${view.prorationDue} ${view.plan.currency} (next cycle)`);
+  if (view.prorationDue)
+    lines.push(`  proration due ${view.prorationDue} ${view.plan.currency} (next cycle)`);
   for (const o of view.oneOffs ?? [])
     lines.push(
       `  one-off       ${o.status.padEnd(9)} ${o.amount} ${o.currency} "${o.productName}" ${o.transactionId ?? o.returnCode ?? ''} ${o.orderId}`,

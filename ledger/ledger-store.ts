@@ -115,8 +115,16 @@ function validate(e: SubscriptionEvent): void {
   if (e.type === 'subscription.credit_changed') {
     const d = e.data as Record<string, unknown>;
     check(Number.isSafeInteger(d.delta), e, 'data.delta must be an integer');
-    check(Number.isSafeInteger(d.creditBalance) && (d.creditBalance as number) >= 0, e, 'data.creditBalance must be an integer ≥ 0');
-    check(Number.isSafeInteger(d.prorationDue) && (d.prorationDue as number) >= 0, e, 'data.prorationDue must be an integer ≥ 0');
+    check(
+      Number.isSafeInteger(d.creditBalance) && (d.creditBalance as number) >= 0,
+      e,
+      'data.creditBalance must be an integer ≥ 0',
+    );
+    check(
+      Number.isSafeInteger(d.prorationDue) && (d.prorationDue as number) >= 0,
+      e,
+      'data.prorationDue must be an integer ≥ 0',
+    );
     check(typeof d.currency === 'string', e, 'data.currency is required');
   }
 }

@@ -27,7 +27,12 @@ import { chargeOrderId, earlierChargeOrderIds } from './order-id.js';
 import type { OneOffState } from './one-off-charge.js';
 import type { RefundBook } from './refund.js';
 import type { RegKeyHealth } from './regkey-health.js';
-import { eventId, ledgerInstanceKey, type SubscriptionEvent, type SubscriptionEventType } from './subscription-event.js';
+import {
+  eventId,
+  ledgerInstanceKey,
+  type SubscriptionEvent,
+  type SubscriptionEventType,
+} from './subscription-event.js';
 import type { Actor, Currency, NormalizedSubscriptionInput } from './subscription-input.js';
 import { canTransition, IllegalTransitionError } from './subscription-machine.js';
 import type { TrialState } from './trial.js';
@@ -578,9 +583,13 @@ export function toView(state: SubscriptionState): SubscriptionView {
     canceledAt: state.canceledAt,
     cancelReason: state.cancelReason,
     totalRefunded: state.refunds?.totalRefunded,
-    oneOffs: state.oneOffs?.settled.length || state.oneOffs?.pending.length
-      ? [...state.oneOffs.settled.map((c) => ({ ...c })), ...state.oneOffs.pending.map((p) => ({ ...p.charge }))]
-      : undefined,
+    oneOffs:
+      state.oneOffs?.settled.length || state.oneOffs?.pending.length
+        ? [
+            ...state.oneOffs.settled.map((c) => ({ ...c })),
+            ...state.oneOffs.pending.map((p) => ({ ...p.charge })),
+          ]
+        : undefined,
     creditBalance: state.balance?.credit || undefined,
     prorationDue: state.balance?.due || undefined,
   };

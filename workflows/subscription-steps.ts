@@ -251,7 +251,8 @@ export async function performStep(ctx: StepContext, step: Step): Promise<void> {
     }
     case 'openCharge':
       // A cycle wholly covered by credit is paid without calling LINE Pay.
-      if (openCharge(state, now()).amount === 0) applyCharged(state, { transactionId: '', recovered: false }, now());
+      if (openCharge(state, now()).amount === 0)
+        applyCharged(state, { transactionId: '', recovered: false }, now());
       return;
     case 'sendCharge': {
       const c = state.charge!;

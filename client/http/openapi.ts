@@ -94,9 +94,15 @@ const LEDGER_PATHS = {
       ],
       requestBody: { required: true, content: json(oneOffChargeBody) },
       responses: {
-        201: jsonOk('Charged: OneOffCharge { requestId, orderId, kind, amount, currency, productName, status, transactionId, … }'),
-        202: jsonOk('Sent, outcome unknown: looked up by orderId; the state view shows it settle (status pending)'),
-        402: jsonOk('Declined (status failed, returnCode): recorded as charge.failed; the subscription is not dunned'),
+        201: jsonOk(
+          'Charged: OneOffCharge { requestId, orderId, kind, amount, currency, productName, status, transactionId, … }',
+        ),
+        202: jsonOk(
+          'Sent, outcome unknown: looked up by orderId; the state view shows it settle (status pending)',
+        ),
+        402: jsonOk(
+          'Declined (status failed, returnCode): recorded as charge.failed; the subscription is not dunned',
+        ),
         ...errors(400, 401, 404, 409, 503),
       },
     },

@@ -68,7 +68,9 @@ export const cancelBody = z.strictObject({
   refund: z
     .enum(['none', 'last', 'prorated'])
     .optional()
-    .describe("With a cancel now: refund the last period's charge, its unused share (rounded down), or nothing."),
+    .describe(
+      "With a cancel now: refund the last period's charge, its unused share (rounded down), or nothing.",
+    ),
 });
 export const pauseBody = z.strictObject({ resumeAt: isoInstant.optional(), reason: reason.optional() });
 export const reasonBody = z.strictObject({ reason: reason.optional() });
@@ -80,7 +82,9 @@ const prorate = z
 const prorationDate = z
   .string()
   .datetime({ offset: true })
-  .describe('The instant a preview used (at most 1 hour old): the change then prorates exactly as previewed.');
+  .describe(
+    'The instant a preview used (at most 1 hour old): the change then prorates exactly as previewed.',
+  );
 
 export const changePlanBody = z
   .strictObject({
