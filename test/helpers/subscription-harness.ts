@@ -10,7 +10,7 @@ import { LinePayClient } from '../../activities/linepay/index.js';
 import { RegKeyVault } from '../../activities/regkey-vault.js';
 import { createDataConverter } from '../../client/temporal/data-converter.js';
 import type { EncryptionKey } from '../../client/temporal/payload-codec.js';
-import { type RunningSandbox, startSandbox } from '../../sandbox/index.js';
+import { type RunningSandbox, type SandboxOptions, startSandbox } from '../../sandbox/index.js';
 import { buildActivityDeps, createSubscriptionWorker, WORKFLOWS_PATH } from '../../worker/create-worker.js';
 import {
   confirmUpdate,
@@ -58,8 +58,12 @@ export interface Harness {
 }
 
 /** A sandbox, a LINE Pay client on it and a worker on `env`, running until `close()`. */
-export async function startHarness(env: TestWorkflowEnvironment, taskQueue: string): Promise<Harness> {
-  const sandbox = await startSandbox({ port: 0, now: sandboxClockOf(env) });
+export async function startHarness(
+  env: TestWorkflowEnvironment,
+  taskQueue: string,
+  sandboxOptions: SandboxOptions = {},
+): Promise<Harness> {
+  const sandbox = await startSandbox({ port: 0, now: sandboxClockOf(env), ...sandboxOptions });
   const linePay = new LinePayClient({
     channelId: sandbox.channelId,
     channelSecret: sandbox.channelSecret,
@@ -347,7 +351,7 @@ export async function rejectionOf(
  */
 export function useSubscriptionHarness(
   taskQueue: string,
-  options: { production?: boolean } = {},
+  options: { production?: boolean; sandbox?: SandboxOptions } = {},
 ): {
   readonly env: TestWorkflowEnvironment;
   readonly h: Harness;
@@ -357,7 +361,7 @@ export function useSubscriptionHarness(
     t.env = await createTimeSkippingEnv();
     t.h = options.production
       ? await startProductionHarness(t.env, taskQueue)
-      : await startHarness(t.env, taskQueue);
+      : await startHarness(t.env, taskQueue, options.sandbox);
   });
   afterAll(async () => {
     await t.h?.close();

@@ -9,7 +9,12 @@ import {
   useSubscriptionHarness,
 } from '../helpers/subscription-harness.js';
 
-const t = useSubscriptionHarness('continue-as-new');
+// The first charge falls 14 months after the approval (billingAnchor 2028-01-31): real LINE Pay would
+// have expired the idle regKey after about 180 days, and so does the sandbox on the test clock. This
+// test is about continue-as-new and the month-end calendar, so its sandbox keeps idle keys longer.
+const t = useSubscriptionHarness('continue-as-new', {
+  sandbox: { regKeyIdleLifetimeMs: 3 * 365 * 86_400_000 },
+});
 
 it('continue-as-new carries the state and the calendar; orderIds stay per cycle', async () => {
   const input = subscriptionInput({
