@@ -1,7 +1,7 @@
 /**
  * regKey health: LINE Pay gives no notice when a regKey dies (it ages out after a long idle time,
  * 180 days after the last payment per our notes, unconfirmed; the customer may revoke it). Where that
- * is likely, after a long pause and before every charge of a plan billed every 6 months or more, the
+ * is likely, after a long pause and before every charge due 6 months or more after the last payment, the
  * key is checked a lead time before the due date, and a dead one starts re-approval then, so the
  * customer approves before the charge is due instead of after it fails. Pure rules over the state.
  */
@@ -77,8 +77,18 @@ export function regKeyCheckAt(state: SubscriptionState): number | undefined {
   if (state.retireRegKey || state.nextChargeAt === undefined) return undefined;
   const health = state.regKeyHealth;
   if (health?.checkedCycle === state.cycle) return undefined;
-  if (!health?.afterPause && !isLongInterval(state.input.interval)) return undefined;
-  return Date.parse(state.nextChargeAt) - regKeyCheckLeadMs(state.input.limits);
+  const due = Date.parse(state.nextChargeAt);
+  if (!health?.afterPause && !isLongInterval(state.input.interval) && !longSinceLastPayment(state, due))
+    return undefined;
+  return due - regKeyCheckLeadMs(state.input.limits);
+}
+
+/** The due date falls 6 months or more after the last payment (a far `billingAnchor`, say). */
+function longSinceLastPayment(state: SubscriptionState, due: number): boolean {
+  const last = state.charges.at(-1)?.chargedAt;
+  return (
+    last !== undefined && due - Date.parse(last) >= (LONG_INTERVAL_MONTHS * AVERAGE_MONTH_DAYS - 1) * DAY_MS
+  );
 }
 
 /** Called as a pause ends: a pause at least `regKeyCheckAfterPause` long owes a check before the next charge. */

@@ -67,6 +67,14 @@ describe('when a check is owed', () => {
     expect(regKeyCheckAt(active({ interval: 'P1M' }))).toBeUndefined();
   });
 
+  it('a monthly plan whose first charge falls 6 months or more after the approval (a far billingAnchor)', () => {
+    const far = active({ interval: 'P1M', billingAnchor: '2028-09-01T00:00:00Z' });
+    expect(far.cycle).toBe(1);
+    expect(regKeyCheckAt(far)).toBe(due(far) - 7 * DAY);
+    const near = active({ interval: 'P1M', billingAnchor: '2028-03-01T00:00:00Z' });
+    expect(regKeyCheckAt(near)).toBeUndefined();
+  });
+
   it('an annual plan: 7 days (the default lead time) before each due date; the lead time is a setting', () => {
     const s = active();
     expect(regKeyCheckAt(s)).toBe(due(s) - 7 * DAY);
