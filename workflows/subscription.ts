@@ -482,7 +482,12 @@ export async function subscriptionWorkflow(
   }): Promise<void> {
     const { until, summary } = step;
     const seen = version;
-    const woken = () => version !== seen || continueAsNewDue();
+    // A rest that becomes possible mid-wait (the last handler answered, the ledger caught up) wakes the
+    // loop to set its timer.
+    const woken = () =>
+      version !== seen ||
+      continueAsNewDue() ||
+      (restAt === undefined && step.idle === true && restReady(step));
     if (until === undefined) {
       await condition(woken);
       return;
