@@ -8,7 +8,12 @@ import {
   useSubscriptionHarness,
 } from '../helpers/subscription-harness.js';
 
-const t = useSubscriptionHarness('calendar-year');
+// The first charge falls 14 months after the approval (billingAnchor 2028-01-31): LINE Pay would have
+// expired the idle regKey after about 180 days, as the sandbox on the test clock does (the regKey check
+// then starts re-approval a week ahead). This test is about the calendar, so idle keys live longer here.
+const t = useSubscriptionHarness('calendar-year', {
+  sandbox: { regKeyIdleLifetimeMs: 3 * 365 * 86_400_000 },
+});
 
 it('bills a year of months anchored on Jan 31 of a leap year: 12 charges on the right Taipei instants', async () => {
   const input = subscriptionInput({
