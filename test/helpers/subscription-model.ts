@@ -486,7 +486,7 @@ class Sequence {
         updateId,
         waitForStage: WorkflowUpdateStage.ACCEPTED,
       });
-      record.acceptedAt = Date.now();
+      record.acceptedAt = await this.h.env.currentTimeMs(); // the sandbox logs calls on the test server's clock
       return upd.result();
     });
     if (result) record.result = result;
