@@ -82,7 +82,8 @@ export const TRANSITION_TABLE: readonly TransitionRule[] = [
   {
     from: 'active',
     to: 'reapproval_required',
-    event: 'hard decline or dead regKey (also Check regKey ahead of a due date), or a plan increase above the consent share',
+    event:
+      'hard decline or dead regKey (also Check regKey ahead of a due date), or a plan increase above the consent share',
     actor: 'system',
   },
   { from: 'active', to: 'paused', event: '`pause`', actor: 'merchant/operator' },

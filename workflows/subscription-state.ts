@@ -23,8 +23,8 @@ import type {
   UnresolvedCharge,
 } from './messages.js';
 import { TERMINAL_STATUSES } from './messages.js';
-import { chargeOrderId, earlierChargeOrderIds } from './order-id.js';
 import type { OneOffState } from './one-off-charge.js';
+import { chargeOrderId, earlierChargeOrderIds } from './order-id.js';
 import type { RefundBook } from './refund.js';
 import type { RegKeyHealth } from './regkey-health.js';
 import {

@@ -21,8 +21,8 @@ import {
   applyApprovalExpired,
   applyBlocked,
   applyCanceled,
-  applyChargeLookup,
   applyCharged,
+  applyChargeLookup,
   applyChargeOutcome,
   applyCompleted,
   applyConfirmed,
@@ -43,10 +43,10 @@ import { performOneOffStep } from './one-off-steps.js';
 import { reservationOrderId } from './order-id.js';
 import { performRefundStep } from './refund-steps.js';
 import { performRegKeyCheck } from './regkey-health-steps.js';
-import { trialReservation, trialTermsOf } from './trial.js';
-import { performTrialStep } from './trial-steps.js';
 import { applyResume } from './subscription-requests.js';
 import { openCharge, type SubscriptionState } from './subscription-state.js';
+import { trialReservation, trialTermsOf } from './trial.js';
+import { performTrialStep } from './trial-steps.js';
 
 const RETRY_THEN_BLOCK = {
   initialInterval: '2s',

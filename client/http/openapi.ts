@@ -6,10 +6,10 @@ import {
   createSubscriptionBody,
   createSubscriptionResponse,
   errorResponse,
-  pauseBody,
-  reasonBody,
   oneOffChargeBody,
+  pauseBody,
   planPreviewBody,
+  reasonBody,
   refundBody,
 } from './schemas.js';
 
