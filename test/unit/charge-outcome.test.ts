@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ChargeResult, LookupResult, RequestStatusResult } from '../../workflows/activity-contract.js';
+import { applyApprovalPolled } from '../../workflows/approval-poll.js';
 import {
   applyApprovalCancelChecked,
   applyApprovalExpired,
@@ -30,6 +31,7 @@ import {
 import type { SubscriptionStatus } from '../../workflows/messages.js';
 import { nextStep, type Step } from '../../workflows/next-step.js';
 import { chargeOrderId, reservationOrderId } from '../../workflows/order-id.js';
+import { applyRegKeyChecked } from '../../workflows/regkey-health.js';
 import { SUBSCRIPTION_EVENT_TYPES, type SubscriptionEvent } from '../../workflows/subscription-event.js';
 import {
   type Actor,
@@ -602,7 +604,8 @@ describe('confirm outcomes', () => {
       expect(s.confirmResults.at(-1)).toEqual({ seq, result: answer });
       expect(s.events.outbox.length).toBe(before);
       expect(s.audit.at(-1)).toMatchObject({ from: status, to: status });
-      expect(nextStep(s, CREATED + 2 * MIN).kind).toBe('wait');
+      // Still waiting for the customer: sleeping, or asking LINE Pay (approval-poll.ts).
+      expect(['wait', 'pollApproval']).toContain(nextStep(s, CREATED + 2 * MIN).kind);
     },
   );
 
@@ -1055,6 +1058,17 @@ function run(tape: number[]): RunStats {
       case 'consentReapproval':
         enterConsentReapproval(s, now);
         return;
+      case 'pollApproval': {
+        const r = s.reservation!;
+        const status = (['waiting', 'waiting', 'authenticated', 'canceled_or_expired', 'failed'] as const)[
+          pick(5)
+        ]!;
+        applyApprovalPolled(s, r.transactionId, { status }, now);
+        return;
+      }
+      case 'checkRegKey':
+        applyRegKeyChecked(s, { health: (['live', 'live', 'unknown', 'dead'] as const)[pick(4)]! }, now);
+        return;
     }
   }
 
@@ -1090,9 +1104,9 @@ function run(tape: number[]): RunStats {
   expect(events.map((e) => e.sequence)).toEqual(events.map((_, k) => k + 1));
   expect(s.events.nextSequence).toBe(events.length + 1);
   for (const e of events) {
-    expect(e.id).toBe(`evt_${I}_${e.sequence}`);
+    expect(e.id).toBe(`evt_sub_o.${I}_${e.sequence}`);
     expect(e.subscriptionId).toBe('sub_o');
-    expect(e.instanceId).toBe(I);
+    expect(e.instanceId).toBe(`sub_o.${I}`);
     expect(SUBSCRIPTION_EVENT_TYPES).toContain(e.type);
     expectDocumentedData(e);
   }
@@ -1132,6 +1146,7 @@ describe('a long random run of outcomes and requests', () => {
     expect(Object.keys(kinds).sort()).toEqual(
       [
         'checkApprovalCancel',
+        'checkRegKey',
         'complete',
         'confirm',
         'consentReapproval',
@@ -1141,6 +1156,7 @@ describe('a long random run of outcomes and requests', () => {
         'lookupCharge',
         'lookupPriors',
         'openCharge',
+        'pollApproval',
         'refundOrphan',
         'reserve',
         'resume',
