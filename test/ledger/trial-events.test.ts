@@ -31,7 +31,8 @@ function trialLife(subscriptionId: string) {
     'a1b2c3d4',
     CREATED,
   );
-  const tx = `20280120${String(Math.floor(Math.random() * 1e11)).padStart(11, '0')}`;
+  // Ends in 0, so the refund (…9) and the first charge (…8) below never share its id.
+  const tx = `20280120${String(Math.floor(Math.random() * 1e10)).padStart(10, '0')}0`;
   applyReserved(
     s,
     'approval',
