@@ -437,14 +437,14 @@ export async function subscriptionWorkflow(
    * mid-answer. While the ledger is down the outbox is not empty, so the run waits as usual.
    */
   function restReady(step: { until?: string | undefined; idle?: boolean }): boolean {
+    return restWorthIt(step) && state.events.outbox.length === 0 && pumpIdle;
+  }
+
+  /** An idle wait long enough, in a run that has done anything, with no handler mid-answer. */
+  function restWorthIt(step: { until?: string | undefined; idle?: boolean }): boolean {
     if (!step.idle || restBeforeWaitMs < 0) return false;
     if (step.until !== undefined && Date.parse(step.until) - now() <= restBeforeWaitMs) return false;
-    return (
-      workflowInfo().historyLength > REST_MIN_HISTORY &&
-      state.events.outbox.length === 0 &&
-      pumpIdle &&
-      allHandlersFinished()
-    );
+    return workflowInfo().historyLength > REST_MIN_HISTORY && allHandlersFinished();
   }
 
   /** The new run starts with the current search attributes, so they cost no upsert of their own. */
@@ -466,13 +466,8 @@ export async function subscriptionWorkflow(
    * timer (it takes milliseconds; a failing write ends the wait and the run waits as usual).
    */
   function restAwaitsLedger(step: { until?: string | undefined; idle?: boolean }): boolean {
-    if (!step.idle || restBeforeWaitMs < 0 || pumpFailing || continueAsNewWanted()) return false;
-    if (step.until !== undefined && Date.parse(step.until) - now() <= restBeforeWaitMs) return false;
-    return (
-      workflowInfo().historyLength > REST_MIN_HISTORY &&
-      state.events.outbox.length > 0 &&
-      allHandlersFinished()
-    );
+    if (pumpFailing || continueAsNewWanted()) return false;
+    return restWorthIt(step) && state.events.outbox.length > 0;
   }
 
   async function waitFor(step: {
