@@ -14,7 +14,6 @@ import {
 } from '@temporalio/workflow';
 import type { SubscriptionActivities } from './activity-contract.js';
 import { applyBlocked, clearBlocked } from './charge-outcome.js';
-import { NON_RETRYABLE_ACTIVITY_FAILURES } from './failure-types.js';
 import {
   abandonOneOffs,
   applyOneOffLookup,
@@ -22,24 +21,15 @@ import {
   applyOneOffUnreachable,
   markOneOffSent,
 } from './one-off-charge.js';
+import { failureMessage, RETRY_THEN_BLOCK } from './step-failures.js';
 import type { SubscriptionState } from './subscription-state.js';
 
 const billing = proxyActivities<SubscriptionActivities>({
   // 40 s preapprovedPay read timeout + a 20 s lookup, with margin; heartbeats notice a dead worker in seconds.
   startToCloseTimeout: '90s',
   heartbeatTimeout: '10s',
-  retry: {
-    initialInterval: '2s',
-    backoffCoefficient: 2,
-    maximumInterval: '1m',
-    maximumAttempts: 6,
-    nonRetryableErrorTypes: [...NON_RETRYABLE_ACTIVITY_FAILURES],
-  },
+  retry: RETRY_THEN_BLOCK,
 });
-
-function failureMessage(err: ActivityFailure): string {
-  return err.cause?.message ?? err.message;
-}
 
 export async function performOneOffStep(
   state: SubscriptionState,

@@ -5,9 +5,9 @@
  */
 import { ActivityFailure, proxyActivities } from '@temporalio/workflow';
 import { applyBlocked, clearBlocked } from './charge-outcome.js';
-import { NON_RETRYABLE_ACTIVITY_FAILURES } from './failure-types.js';
 import { applyRefundLookup, applySendRefund, refundOutcomeUnknown } from './refund.js';
 import type { RefundActivities } from './refund-contract.js';
+import { failureMessage, RETRY_THEN_BLOCK } from './step-failures.js';
 import type { SubscriptionState } from './subscription-state.js';
 
 const STEP = 'refundCharge';
@@ -16,18 +16,8 @@ const refunds = proxyActivities<RefundActivities>({
   // Refund read timeout 20 s + a 20 s Details lookup, with margin.
   startToCloseTimeout: '60s',
   heartbeatTimeout: '10s',
-  retry: {
-    initialInterval: '2s',
-    backoffCoefficient: 2,
-    maximumInterval: '1m',
-    maximumAttempts: 6,
-    nonRetryableErrorTypes: [...NON_RETRYABLE_ACTIVITY_FAILURES],
-  },
+  retry: RETRY_THEN_BLOCK,
 });
-
-function failureMessage(err: ActivityFailure): string {
-  return err.cause?.message ?? err.message;
-}
 
 export async function performRefundStep(
   state: SubscriptionState,

@@ -8,7 +8,6 @@
 import {
   ActivityCancellationType,
   ActivityFailure,
-  ApplicationFailure,
   CancellationScope,
   condition,
   isCancellation,
@@ -37,25 +36,17 @@ import {
   clearBlocked,
   enterConsentReapproval,
 } from './charge-outcome.js';
-import { ACTIVITY_FAILURE_TYPES, NON_RETRYABLE_ACTIVITY_FAILURES } from './failure-types.js';
+import { ACTIVITY_FAILURE_TYPES } from './failure-types.js';
 import type { Step } from './next-step.js';
 import { performOneOffStep } from './one-off-steps.js';
 import { reservationOrderId } from './order-id.js';
 import { performRefundStep } from './refund-steps.js';
 import { performRegKeyCheck } from './regkey-health-steps.js';
+import { failureMessage, failureType, RETRY_THEN_BLOCK } from './step-failures.js';
 import { applyResume } from './subscription-requests.js';
 import { openCharge, type SubscriptionState } from './subscription-state.js';
 import { trialReservation, trialTermsOf } from './trial.js';
 import { performTrialStep } from './trial-steps.js';
-
-const RETRY_THEN_BLOCK = {
-  initialInterval: '2s',
-  backoffCoefficient: 2,
-  maximumInterval: '1m',
-  // Past these the step is blocked on a workflow timer, which a cancel can interrupt.
-  maximumAttempts: 6,
-  nonRetryableErrorTypes: [...NON_RETRYABLE_ACTIVITY_FAILURES],
-};
 
 const lineApi = proxyActivities<SubscriptionActivities>({
   startToCloseTimeout: '30s',
@@ -68,14 +59,6 @@ const billing = proxyActivities<SubscriptionActivities>({
   heartbeatTimeout: '10s',
   retry: RETRY_THEN_BLOCK,
 });
-
-function failureType(err: ActivityFailure): string | undefined {
-  return err.cause instanceof ApplicationFailure ? (err.cause.type ?? undefined) : undefined;
-}
-
-function failureMessage(err: ActivityFailure): string {
-  return err.cause?.message ?? err.message;
-}
 
 /** Runs one LINE Pay step; on a failure retries could not cure, blocks it instead of failing the run. */
 async function guarded(

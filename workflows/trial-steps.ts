@@ -6,7 +6,7 @@
 import { ActivityFailure, proxyActivities } from '@temporalio/workflow';
 import type { SubscriptionActivities } from './activity-contract.js';
 import { applyBlocked, clearBlocked } from './charge-outcome.js';
-import { NON_RETRYABLE_ACTIVITY_FAILURES } from './failure-types.js';
+import { RETRY_THEN_BLOCK } from './step-failures.js';
 import type { SubscriptionState } from './subscription-state.js';
 import { applyTrialWillEnd, applyVerificationSettled } from './trial-outcome.js';
 
@@ -16,13 +16,7 @@ const lineApi = proxyActivities<SubscriptionActivities>({
   // Void or refund read timeout 20 s + a 20 s Details lookup, with margin.
   startToCloseTimeout: '60s',
   heartbeatTimeout: '10s',
-  retry: {
-    initialInterval: '2s',
-    backoffCoefficient: 2,
-    maximumInterval: '1m',
-    maximumAttempts: 6,
-    nonRetryableErrorTypes: [...NON_RETRYABLE_ACTIVITY_FAILURES],
-  },
+  retry: RETRY_THEN_BLOCK,
 });
 
 export async function performTrialStep(
