@@ -82,6 +82,15 @@ class Attempt {
 
   /** Runs one LINE Pay call; a cancel that aborted it surfaces as the activity's cancellation. */
   async call<T>(api: LinePayApi, fn: (opts: CallOptions) => Promise<T>): Promise<T> {
+    // A local activity has no heartbeats: the workflow task it runs in is its lease.
+    if (this.#ctx.info.isLocal) {
+      try {
+        return await fn(this.#opts);
+      } catch (err) {
+        this.throwIfCancelled();
+        throw err;
+      }
+    }
     const beat = () => this.#ctx.heartbeat({ call: api });
     const timeoutMs = this.#ctx.info.heartbeatTimeoutMs;
     const every = timeoutMs

@@ -27,7 +27,8 @@ export interface WorkerConfig {
   temporal: TemporalSettings;
   /** DATABASE_URL or DATA_DIR, WEBHOOK_URLS/SECRET, RECONCILIATION_* (ledger/config.ts). */
   ledger: LedgerConfig;
-  linePay: { baseUrl: string; channelId: string; channelSecret: string };
+  /** `maxRequestsPerSecond`: `LINEPAY_MAX_REQUESTS_PER_SECOND`, a cap per worker process on every LINE Pay request. */
+  linePay: { baseUrl: string; channelId: string; channelSecret: string; maxRequestsPerSecond?: number };
   /** `LINEPAY_ENV`: production refuses http and needs an explicit LINEPAY_API_URL. */
   linePayEnv: LinePayEnv;
   /** Signs the callback links (`CALLBACK_SIGNING_KEY`, first entry); the HTTP service verifies. */
@@ -44,8 +45,6 @@ export interface WorkerConfig {
    * default grows with the V8 heap limit (about 2,300 on a 4 GiB heap). See bench/burst/README.md.
    */
   maxCachedWorkflows: number;
-  /** Task-queue-wide cap on activity starts per second, shared by every worker: LINE Pay's rate limit. */
-  maxTaskQueueActivitiesPerSecond?: number;
   /** Prometheus scrape address (`host:port`); metrics are off without it. */
   metricsBindAddress?: string;
   /** How long in-flight activities get to finish after SIGINT/SIGTERM before they are cancelled. */
@@ -119,7 +118,7 @@ export function readWorkerConfig(env: Env): WorkerConfig {
     logLevel: logLevel as WorkerConfig['logLevel'],
   };
   const rate = readPositiveNumber(env, 'LINEPAY_MAX_REQUESTS_PER_SECOND');
-  if (rate !== undefined) config.maxTaskQueueActivitiesPerSecond = rate;
+  if (rate !== undefined) config.linePay.maxRequestsPerSecond = rate;
   const metrics = readBindAddress(env, 'METRICS_BIND_ADDRESS');
   if (metrics !== undefined) config.metricsBindAddress = metrics;
   const bundle = nonEmpty(env, 'WORKFLOW_BUNDLE_PATH');
@@ -140,6 +139,7 @@ export function describeWorkerConfig(config: WorkerConfig): Record<string, unkno
       baseUrl: config.linePay.baseUrl,
       channelId: config.linePay.channelId,
       channelSecret: '[redacted]',
+      maxRequestsPerSecond: config.linePay.maxRequestsPerSecond,
     },
     linePayEnv: config.linePayEnv,
     encryptionKeyIds: config.encryptionKeys.map((k) => k.id),
@@ -148,7 +148,6 @@ export function describeWorkerConfig(config: WorkerConfig): Record<string, unkno
     maxConcurrentActivityTaskExecutions: config.maxConcurrentActivityTaskExecutions,
     maxConcurrentWorkflowTaskExecutions: config.maxConcurrentWorkflowTaskExecutions,
     maxCachedWorkflows: config.maxCachedWorkflows,
-    maxTaskQueueActivitiesPerSecond: config.maxTaskQueueActivitiesPerSecond,
     metricsBindAddress: config.metricsBindAddress,
     shutdownGraceTime: config.shutdownGraceTime,
     workflowBundlePath: config.workflowBundlePath,

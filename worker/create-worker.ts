@@ -31,7 +31,6 @@ export interface SubscriptionWorkerOptions {
   maxConcurrentWorkflowTaskExecutions?: number;
   /** Sticky cache (default `DEFAULT_MAX_CACHED_WORKFLOWS`): RSS grows with it, not with the subscriptions. */
   maxCachedWorkflows?: number;
-  maxTaskQueueActivitiesPerSecond?: number;
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
   identity?: string;
 }
@@ -49,15 +48,14 @@ export async function createSubscriptionWorker(options: SubscriptionWorkerOption
     activities: { ...createActivities(options.activityDeps), ...options.ledgerActivities },
     dataConverter: options.dataConverter,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 20,
+    // The cycle charge is a local activity: the same cap on LINE Pay calls in flight applies to it.
+    maxConcurrentLocalActivityExecutions: options.maxConcurrentActivityTaskExecutions ?? 20,
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTaskExecutions ?? 40,
     maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
     shutdownGraceTime: options.shutdownGraceTime ?? '60s',
   };
   if (options.workflowBundle) workerOptions.workflowBundle = options.workflowBundle;
   else workerOptions.workflowsPath = options.workflowsPath ?? WORKFLOWS_PATH;
-  if (options.maxTaskQueueActivitiesPerSecond !== undefined) {
-    workerOptions.maxTaskQueueActivitiesPerSecond = options.maxTaskQueueActivitiesPerSecond;
-  }
   if (options.identity !== undefined) workerOptions.identity = options.identity;
   return Worker.create(workerOptions);
 }
@@ -66,7 +64,7 @@ export { deriveVaultKey };
 
 /** Activity dependencies from config: the real LINE Pay client (or the sandbox) and the vault. */
 export function buildActivityDeps(options: {
-  linePay: { baseUrl: string; channelId: string; channelSecret: string };
+  linePay: { baseUrl: string; channelId: string; channelSecret: string; maxRequestsPerSecond?: number };
   /** Payload keys, current first. */
   encryptionKeys: readonly EncryptionKey[];
   /**
@@ -84,6 +82,9 @@ export function buildActivityDeps(options: {
       channelId: options.linePay.channelId,
       channelSecret: options.linePay.channelSecret,
       baseUrl: options.linePay.baseUrl,
+      ...(options.linePay.maxRequestsPerSecond !== undefined
+        ? { maxRequestsPerSecond: options.linePay.maxRequestsPerSecond }
+        : {}),
     }),
     vault: new RegKeyVault(options.vaultKeys ?? options.encryptionKeys.map(deriveVaultKey)),
     callbackSigningKey: options.callbackSigningKey ?? deriveCallbackKey(firstKey!.key),

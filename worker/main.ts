@@ -116,9 +116,6 @@ async function main(): Promise<void> {
       maxConcurrentActivityTaskExecutions: config.maxConcurrentActivityTaskExecutions,
       maxConcurrentWorkflowTaskExecutions: config.maxConcurrentWorkflowTaskExecutions,
       maxCachedWorkflows: config.maxCachedWorkflows,
-      ...(config.maxTaskQueueActivitiesPerSecond !== undefined
-        ? { maxTaskQueueActivitiesPerSecond: config.maxTaskQueueActivitiesPerSecond }
-        : {}),
       shutdownGraceTime: config.shutdownGraceTime,
     });
     logger.info('worker polling', {

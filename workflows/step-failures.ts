@@ -1,5 +1,5 @@
 /** What every LINE Pay step shares: its retry policy and how it reads an activity's failure. */
-import { type ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, type TemporalFailure } from '@temporalio/workflow';
 import { NON_RETRYABLE_ACTIVITY_FAILURES } from './failure-types.js';
 
 export const RETRY_THEN_BLOCK = {
@@ -11,10 +11,16 @@ export const RETRY_THEN_BLOCK = {
   nonRetryableErrorTypes: [...NON_RETRYABLE_ACTIVITY_FAILURES],
 };
 
-export function failureType(err: ActivityFailure): string | undefined {
-  return err.cause instanceof ApplicationFailure ? (err.cause.type ?? undefined) : undefined;
+/** An activity's failure is wrapped in an ActivityFailure; a local activity's arrives bare. */
+function causeOf(err: TemporalFailure): TemporalFailure | Error | undefined {
+  return err instanceof ActivityFailure ? err.cause : err;
 }
 
-export function failureMessage(err: ActivityFailure): string {
-  return err.cause?.message ?? err.message;
+export function failureType(err: TemporalFailure): string | undefined {
+  const cause = causeOf(err);
+  return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
+}
+
+export function failureMessage(err: TemporalFailure): string {
+  return causeOf(err)?.message ?? err.message;
 }

@@ -12,6 +12,8 @@ import {
   condition,
   isCancellation,
   proxyActivities,
+  proxyLocalActivities,
+  TemporalFailure,
 } from '@temporalio/workflow';
 import type { LookupResult, SubscriptionActivities } from './activity-contract.js';
 import { performApprovalPoll } from './approval-poll-steps.js';
@@ -57,6 +59,18 @@ const billing = proxyActivities<SubscriptionActivities>({
   // 40 s preapprovedPay read timeout + a 20 s lookup, with margin; heartbeats notice a dead worker in seconds.
   startToCloseTimeout: '90s',
   heartbeatTimeout: '10s',
+  retry: RETRY_THEN_BLOCK,
+});
+/**
+ * The cycle charge runs as a local activity, inside the workflow task the due timer woke: one task per
+ * billed cycle instead of two, and no sticky-cache dependence between them (bench/burst/README.md).
+ * A dead worker is noticed by the workflow task timeout; the next one replays and sends the same
+ * orderId again, which LINE Pay answers 1172 and the activity settles by lookup.
+ */
+const billingLocal = proxyLocalActivities<SubscriptionActivities>({
+  startToCloseTimeout: '90s',
+  // Longer backoffs become workflow timers, which a cancel interrupts like any other wait.
+  localRetryThreshold: '10s',
   retry: RETRY_THEN_BLOCK,
 });
 
@@ -250,10 +264,10 @@ export async function performStep(ctx: StepContext, step: Step): Promise<void> {
       });
       try {
         const result = await scope.run(() =>
-          billing.chargePreapproved.executeWithOptions(
+          billingLocal.chargePreapproved.executeWithOptions(
             {
               startToCloseTimeout: '90s',
-              heartbeatTimeout: '10s',
+              localRetryThreshold: '10s',
               cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
               summary: again
                 ? `Charge cycle ${c.cycle} again, same orderId (${c.orderId})`
@@ -278,7 +292,8 @@ export async function performStep(ctx: StepContext, step: Step): Promise<void> {
           c.nextLookupAt = undefined;
           return;
         }
-        if (!(err instanceof ActivityFailure)) throw err;
+        // A local activity's failure arrives as the failure itself, not wrapped in an ActivityFailure.
+        if (!(err instanceof TemporalFailure)) throw err;
         // The request may have left: from here on only a lookup or the same orderId settles it.
         c.phase = 'unknown';
         c.nextLookupAt = undefined;

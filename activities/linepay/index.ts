@@ -11,6 +11,7 @@ export {
   SANDBOX_BASE_URL,
 } from './linepay-client.js';
 export { maskRegKey, redactRegKey } from './regkey.js';
+export { RequestRate } from './request-rate.js';
 export {
   classifyReturnCode,
   type LinePayErrorCode,

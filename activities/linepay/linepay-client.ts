@@ -3,6 +3,7 @@ import ky, { type Options as KyOptions } from 'ky';
 import { isLinePayError, LinePayError, type LinePayErrorCode } from './errors.js';
 import { parseLinePayJson } from './json.js';
 import { redactRegKey } from './regkey.js';
+import { RequestRate, waitFor } from './request-rate.js';
 import { classifyReturnCode } from './return-codes.js';
 import { sign } from './signature.js';
 import type {
@@ -52,6 +53,8 @@ export interface LinePayClientOptions {
   fetch?: typeof fetch;
   /** Receives masked paths and return codes only; never secrets or full regKeys. */
   logger?: LinePayLogger;
+  /** Requests per second this client sends at most (`LINEPAY_MAX_REQUESTS_PER_SECOND`); unlimited when absent. */
+  maxRequestsPerSecond?: number;
 }
 
 /** Transport error codes that mean no request byte reached the server. */
@@ -123,6 +126,7 @@ export class LinePayClient {
   readonly #fetch: typeof fetch | undefined;
   readonly #logger: LinePayLogger | undefined;
   readonly #regKeyLocks = new Map<string, Promise<void>>();
+  readonly #rate: RequestRate | undefined;
 
   constructor(options: LinePayClientOptions) {
     if (!options.channelId) throw new TypeError('LinePayClient: channelId is required');
@@ -134,6 +138,8 @@ export class LinePayClient {
     this.#timeouts = { ...DEFAULT_TIMEOUTS, ...definedEntries(options.timeouts ?? {}) };
     this.#fetch = options.fetch;
     this.#logger = options.logger;
+    this.#rate =
+      options.maxRequestsPerSecond === undefined ? undefined : new RequestRate(options.maxRequestsPerSecond);
   }
 
   /** Reserves a payment; send the user to `paymentUrl.web`. Use `payType: 'PREAPPROVED'` to get a regKey. */
@@ -408,6 +414,27 @@ export class LinePayClient {
     }
   }
 
+  /** Holds the call until the request rate allows it; one that would wait past its deadline is not sent. */
+  async #awaitRate(call: Call, needed: number): Promise<void> {
+    const rate = this.#rate!;
+    const latest =
+      call.deadline === undefined ? Number.POSITIVE_INFINITY : call.deadline - DEADLINE_MARGIN_MS - needed;
+    const wait = rate.reserve(latest);
+    if (wait === undefined) {
+      throw this.#error(
+        call,
+        'not_sent',
+        `not sent: over the request rate (${rate.perSecond}/s) until past the deadline`,
+        {},
+      );
+    }
+    try {
+      await waitFor(wait, call.signal);
+    } catch {
+      throw this.#error(call, 'not_sent', 'aborted by the caller while waiting for the request rate', {});
+    }
+  }
+
   #post(api: LinePayApi, path: string, body: object, opts: CallOptions): Call {
     return {
       api,
@@ -461,16 +488,17 @@ export class LinePayClient {
   /** Signs and sends once; throws only transport-level `not_sent` / `unknown_outcome` errors. */
   async #send(call: Call): Promise<Envelope> {
     const masked = this.#maskedPath(call);
-    const nonce = randomUUID();
-    const signature = sign(this.#channelSecret, call.path, call.payload, nonce);
-    const url = this.#baseUrl + call.path + (call.method === 'GET' && call.payload ? `?${call.payload}` : '');
     if (call.signal?.aborted) {
       throw this.#error(call, 'not_sent', 'aborted by the caller before sending', {});
     }
     let timeoutMs = this.#timeouts[call.api];
+    const needed = MONEY_APIS.has(call.api) ? Math.min(timeoutMs, MIN_MONEY_BUDGET_MS) : MIN_READ_BUDGET_MS;
+    if (this.#rate) await this.#awaitRate(call, needed);
+    const nonce = randomUUID();
+    const signature = sign(this.#channelSecret, call.path, call.payload, nonce);
+    const url = this.#baseUrl + call.path + (call.method === 'GET' && call.payload ? `?${call.payload}` : '');
     if (call.deadline !== undefined) {
       const left = call.deadline - Date.now() - DEADLINE_MARGIN_MS;
-      const needed = MONEY_APIS.has(call.api) ? Math.min(timeoutMs, MIN_MONEY_BUDGET_MS) : MIN_READ_BUDGET_MS;
       if (left < needed) {
         throw this.#error(
           call,

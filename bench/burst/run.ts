@@ -35,6 +35,7 @@ import { startSandbox } from '../../sandbox/index.js';
 import { devServerExecutable } from '../../scripts/temporal-binaries.js';
 import { WORKFLOWS_PATH } from '../../worker/create-worker.js';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes.js';
+import { cpuSpent, formatCpu, readCpu } from './cpu-usage.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const int = (name: string, fallback: number) => {
@@ -574,6 +575,7 @@ try {
     await sleep(Math.max(0, dueMs - Date.now() - QUIET_BEFORE_MS));
     quiet(true);
     await sleep(Math.max(0, dueMs - Date.now()));
+    const cpuAtDue = readCpu(worker.proc.pid);
     const deadline = Date.now() + 60_000 + N * 300;
     let seen = 0;
     let lastProgress = Date.now();
@@ -591,6 +593,8 @@ try {
       }
       if (seen >= expected.size || Date.now() - lastProgress > 120_000) break;
     }
+    const cpuBurst = cpuSpent(cpuAtDue, readCpu(worker.proc.pid));
+    const burstWallS = (Date.now() - dueMs) / 1000;
     await sleep(2_000);
     const charges = chargesOf();
     const perSubscription = new Map<string, number>();
@@ -602,7 +606,8 @@ try {
     const lateness = summarize(charges.map((c) => Date.parse(c.at) - dueMs));
     const rssPeak = worker.peakMb();
     log(`subscriptions: ${fmtLateness(lateness)}; missing ${missing}, charged twice ${doubles}`);
-    results.subscriptions = { ...lateness, missing, chargedTwice: doubles, lateSetup };
+    results.subscriptions = { ...lateness, missing, chargedTwice: doubles, lateSetup, cpuS: cpuBurst };
+    log(`CPU from the due instant to the last charge: ${formatCpu(cpuBurst, burstWallS, charges.length)}`);
 
     // ---- webhooks: every charge.succeeded reaches the merchant; lag from the event to receipt ----
     // The burst's charges only: the approvals' first-period charges were delivered during setup.
@@ -724,6 +729,7 @@ try {
     await sleep(Math.max(0, bareDue - Date.now() - 3_000));
     const bareRssIdle = bare.sample();
     await sleep(Math.max(0, bareDue - Date.now()));
+    const bareCpuAtDue = readCpu(bare.proc.pid);
     const ranAt: number[] = [];
     let bareErrors = startErrors;
     await pool(handles.length, 64, async (i) => {
@@ -733,8 +739,11 @@ try {
         bareErrors += 1;
       }
     });
+    const bareCpu = cpuSpent(bareCpuAtDue, readCpu(bare.proc.pid));
+    const bareWallS = (Date.now() - bareDue) / 1000;
     quiet(false);
     const bareLateness = summarize(ranAt.map((t) => t - bareDue));
+    log(`bare CPU from the due instant to the last result: ${formatCpu(bareCpu, bareWallS, ranAt.length)}`);
     const bareHistory = (await client.workflow.getHandle(handles[0]!).fetchHistory()).events ?? [];
     const bareActions = countActions(bareHistory, 0, bareHistory.length);
     log(`bare engine: ${fmtLateness(bareLateness)}; errors ${bareErrors}`);
@@ -746,6 +755,7 @@ try {
       lateStart,
       events: bareHistory.length,
       rss: bareRss,
+      cpuS: bareCpu,
     };
     await bare.stop();
   }

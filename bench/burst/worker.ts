@@ -28,9 +28,6 @@ const settings = {
   maxConcurrentActivityTaskExecutions: config.maxConcurrentActivityTaskExecutions,
   maxConcurrentWorkflowTaskExecutions: config.maxConcurrentWorkflowTaskExecutions,
   maxCachedWorkflows: config.maxCachedWorkflows,
-  ...(config.maxTaskQueueActivitiesPerSecond !== undefined
-    ? { maxTaskQueueActivitiesPerSecond: config.maxTaskQueueActivitiesPerSecond }
-    : {}),
 };
 
 // The product's worker writes the ledger and delivers webhooks as `npm run worker` does.

@@ -42,7 +42,7 @@ describe('readWorkerConfig', () => {
     expect(config.encryptionKeys).toEqual([{ id: 'k1', key: Buffer.from(KEY, 'base64') }]);
     expect(config.maxConcurrentActivityTaskExecutions).toBe(20);
     expect(config.maxConcurrentWorkflowTaskExecutions).toBe(40);
-    expect(config.maxTaskQueueActivitiesPerSecond).toBeUndefined();
+    expect(config.linePay.maxRequestsPerSecond).toBeUndefined();
     expect(config.metricsBindAddress).toBeUndefined();
     expect(config.shutdownGraceTime).toBe('60s');
   });
@@ -74,7 +74,7 @@ describe('readWorkerConfig', () => {
     expect(config.linePay.baseUrl).toBe('http://127.0.0.1:4000');
     expect(config.maxConcurrentActivityTaskExecutions).toBe(5);
     expect(config.maxConcurrentWorkflowTaskExecutions).toBe(10);
-    expect(config.maxTaskQueueActivitiesPerSecond).toBe(2.5);
+    expect(config.linePay.maxRequestsPerSecond).toBe(2.5);
     expect(config.metricsBindAddress).toBe('127.0.0.1:9464');
     expect(config.shutdownGraceTime).toBe('30s');
   });
