@@ -116,8 +116,12 @@ const EVENTS_PER_WRITE = 25;
 const REST_BEFORE_WAIT_MS = 30_000;
 const REST_DELAY_MS = 10 * 60_000;
 const REST_JITTER_MS = 20 * 60_000;
-/** A run this short has done nothing worth leaving behind (a fresh run is 3 events in). */
-const REST_MIN_HISTORY = 10;
+/**
+ * A run this short has done nothing worth leaving behind: a fresh run is 3 events in at its first task
+ * (so it never rests before anything happened); one woken by its due timer is 8 in and may rest after
+ * that task's charge.
+ */
+const REST_MIN_HISTORY = 5;
 
 /** Tuning knobs for tests and operators; never part of the merchant-facing API. */
 export interface SubscriptionTuning {
