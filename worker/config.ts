@@ -39,6 +39,8 @@ export interface WorkerConfig {
   /** `derived`: no `REGKEY_VAULT_KEY` was set (never in production); main.ts warns at start-up. */
   vaultKeySource: 'REGKEY_VAULT_KEY' | 'derived';
   maxConcurrentActivityTaskExecutions: number;
+  /** Local activities in flight: the cycle charge and the ledger write (`WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES`). */
+  maxConcurrentLocalActivityExecutions: number;
   maxConcurrentWorkflowTaskExecutions: number;
   /**
    * Sticky-cache size. Billing workflows sleep for weeks, so a big cache only holds memory; the SDK's own
@@ -112,6 +114,13 @@ export function readWorkerConfig(env: Env): WorkerConfig {
     vaultKeys: vault.keys,
     vaultKeySource: vault.source,
     maxConcurrentActivityTaskExecutions: readInt(env, 'WORKER_MAX_CONCURRENT_ACTIVITIES', 20, 1, 10_000),
+    maxConcurrentLocalActivityExecutions: readInt(
+      env,
+      'WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES',
+      100,
+      1,
+      10_000,
+    ),
     maxConcurrentWorkflowTaskExecutions,
     maxCachedWorkflows,
     shutdownGraceTime: `${graceSeconds}s`,
@@ -146,6 +155,7 @@ export function describeWorkerConfig(config: WorkerConfig): Record<string, unkno
     vaultKeyIds: config.vaultKeys.map((k) => k.id),
     vaultKeySource: config.vaultKeySource,
     maxConcurrentActivityTaskExecutions: config.maxConcurrentActivityTaskExecutions,
+    maxConcurrentLocalActivityExecutions: config.maxConcurrentLocalActivityExecutions,
     maxConcurrentWorkflowTaskExecutions: config.maxConcurrentWorkflowTaskExecutions,
     maxCachedWorkflows: config.maxCachedWorkflows,
     metricsBindAddress: config.metricsBindAddress,

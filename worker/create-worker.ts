@@ -28,6 +28,7 @@ export interface SubscriptionWorkerOptions {
   workflowBundle?: { codePath: string } | { code: string };
   workflowsPath?: string;
   maxConcurrentActivityTaskExecutions?: number;
+  maxConcurrentLocalActivityExecutions?: number;
   maxConcurrentWorkflowTaskExecutions?: number;
   /** Sticky cache (default `DEFAULT_MAX_CACHED_WORKFLOWS`): RSS grows with it, not with the subscriptions. */
   maxCachedWorkflows?: number;
@@ -48,8 +49,8 @@ export async function createSubscriptionWorker(options: SubscriptionWorkerOption
     activities: { ...createActivities(options.activityDeps), ...options.ledgerActivities },
     dataConverter: options.dataConverter,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 20,
-    // The cycle charge is a local activity: the same cap on LINE Pay calls in flight applies to it.
-    maxConcurrentLocalActivityExecutions: options.maxConcurrentActivityTaskExecutions ?? 20,
+    // The cycle charge and the ledger write; a workflow task waits for its local activities in a slot.
+    maxConcurrentLocalActivityExecutions: options.maxConcurrentLocalActivityExecutions ?? 100,
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTaskExecutions ?? 40,
     maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
     shutdownGraceTime: options.shutdownGraceTime ?? '60s',

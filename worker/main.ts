@@ -114,6 +114,7 @@ async function main(): Promise<void> {
       dataConverter: createDataConverter(config.encryptionKeys),
       ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),
       maxConcurrentActivityTaskExecutions: config.maxConcurrentActivityTaskExecutions,
+      maxConcurrentLocalActivityExecutions: config.maxConcurrentLocalActivityExecutions,
       maxConcurrentWorkflowTaskExecutions: config.maxConcurrentWorkflowTaskExecutions,
       maxCachedWorkflows: config.maxCachedWorkflows,
       shutdownGraceTime: config.shutdownGraceTime,

@@ -63,7 +63,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * removed after. On a shared machine, other jobs can wait while it exists (the burst is timed).
  */
 const LOCK_FILE = process.env.BENCH_LOCK_FILE;
-const QUIET_BEFORE_MS = 90_000;
+// BENCH_QUIET_BEFORE_SECONDS (90): longer lets another job already running finish before the burst.
+const QUIET_BEFORE_MS = int('BENCH_QUIET_BEFORE_SECONDS', 90) * 1000;
 function quiet(on: boolean): void {
   if (!LOCK_FILE) return;
   if (on) writeFileSync(LOCK_FILE, `${process.pid}\n`);

@@ -26,6 +26,7 @@ const connection = await NativeConnection.connect(config.temporal.connectionOpti
 const dataConverter = createDataConverter(config.encryptionKeys);
 const settings = {
   maxConcurrentActivityTaskExecutions: config.maxConcurrentActivityTaskExecutions,
+  maxConcurrentLocalActivityExecutions: config.maxConcurrentLocalActivityExecutions,
   maxConcurrentWorkflowTaskExecutions: config.maxConcurrentWorkflowTaskExecutions,
   maxCachedWorkflows: config.maxCachedWorkflows,
 };

@@ -41,6 +41,7 @@ describe('readWorkerConfig', () => {
     });
     expect(config.encryptionKeys).toEqual([{ id: 'k1', key: Buffer.from(KEY, 'base64') }]);
     expect(config.maxConcurrentActivityTaskExecutions).toBe(20);
+    expect(config.maxConcurrentLocalActivityExecutions).toBe(100);
     expect(config.maxConcurrentWorkflowTaskExecutions).toBe(40);
     expect(config.linePay.maxRequestsPerSecond).toBeUndefined();
     expect(config.metricsBindAddress).toBeUndefined();
@@ -66,6 +67,7 @@ describe('readWorkerConfig', () => {
       ...base,
       LINEPAY_API_URL: 'http://127.0.0.1:4000/',
       WORKER_MAX_CONCURRENT_ACTIVITIES: '5',
+      WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: '7',
       WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '10',
       LINEPAY_MAX_REQUESTS_PER_SECOND: '2.5',
       METRICS_BIND_ADDRESS: '127.0.0.1:9464',
@@ -73,6 +75,7 @@ describe('readWorkerConfig', () => {
     });
     expect(config.linePay.baseUrl).toBe('http://127.0.0.1:4000');
     expect(config.maxConcurrentActivityTaskExecutions).toBe(5);
+    expect(config.maxConcurrentLocalActivityExecutions).toBe(7);
     expect(config.maxConcurrentWorkflowTaskExecutions).toBe(10);
     expect(config.linePay.maxRequestsPerSecond).toBe(2.5);
     expect(config.metricsBindAddress).toBe('127.0.0.1:9464');
