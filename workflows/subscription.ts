@@ -11,6 +11,7 @@ import {
   ApplicationFailure,
   allHandlersFinished,
   condition,
+  log,
   makeContinueAsNewFunc,
   proxyLocalActivities,
   setCurrentDetails,
@@ -112,6 +113,8 @@ const ledger = proxyLocalActivities<SubscriptionActivities>({
 const HISTORY_EVENTS_CAP = 4_000;
 /** Steps in a row without a wait; past it the loop sleeps, so a bug cannot flood history. */
 const MAX_STEPS_WITHOUT_WAIT = 60;
+/** Waits in a row that return with nothing changed and no time passed; past it the loop sleeps. */
+const MAX_WAITS_WITHOUT_PROGRESS = 20;
 const EVENTS_PER_WRITE = 25;
 const REST_BEFORE_WAIT_MS = 30_000;
 const REST_DELAY_MS = 10 * 60_000;
@@ -482,11 +485,11 @@ export async function subscriptionWorkflow(
     const { until, summary } = step;
     const seen = version;
     // A rest that becomes possible mid-wait (the last handler answered, the ledger caught up) wakes the
-    // loop to set its timer.
+    // loop: to set its timer, or to rest at once when its time has come.
     const woken = () =>
       version !== seen ||
       continueAsNewDue() ||
-      (restAt === undefined && step.idle === true && restReady(step));
+      (step.idle === true && restReady(step) && (restAt === undefined || now() >= restAt));
     if (until === undefined) {
       await condition(woken);
       return;
@@ -497,6 +500,7 @@ export async function subscriptionWorkflow(
 
   // ---- main loop ------------------------------------------------------------------------------
   let stepsWithoutWait = 0;
+  let waitsWithoutProgress = 0;
   for (;;) {
     if (continueAsNewDue()) await continueAsNewNow();
     const step = nextStep(state, now());
@@ -522,10 +526,27 @@ export async function subscriptionWorkflow(
         );
         continue;
       }
-      const resting = restAt !== undefined && (step.until === undefined || restAt < Date.parse(step.until));
+      // A rest whose time has come but which cannot happen yet (a handler mid-answer, the ledger failing)
+      // waits as the step does: a timer in the past would return at once and spin this loop.
+      const resting =
+        restAt !== undefined &&
+        restAt > now() &&
+        (step.until === undefined || restAt < Date.parse(step.until));
+      const waitStartedAt = now();
+      const seenVersion = version;
       await waitFor(
         resting ? { until: new Date(restAt!).toISOString(), summary: `Rest, then: ${step.summary}` } : step,
       );
+      // Guard: a wait that returns without time passing or anything changing, again and again, is a bug;
+      // sleep rather than spin the workflow task until the SDK's deadlock timeout kills the worker thread.
+      if (now() === waitStartedAt && version === seenVersion) {
+        waitsWithoutProgress += 1;
+        if (waitsWithoutProgress > MAX_WAITS_WITHOUT_PROGRESS) {
+          waitsWithoutProgress = 0;
+          log.warn('wait loop made no progress; sleeping', { step: step.summary });
+          await sleep('10s');
+        }
+      } else waitsWithoutProgress = 0;
       continue;
     }
     stepsWithoutWait += 1;
