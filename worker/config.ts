@@ -47,6 +47,12 @@ export interface WorkerConfig {
    * default grows with the V8 heap limit (about 2,300 on a 4 GiB heap). See bench/burst/README.md.
    */
   maxCachedWorkflows: number;
+  /**
+   * How long a workflow task waits on this worker's sticky queue before the server hands it to any
+   * worker (`WORKER_STICKY_QUEUE_TIMEOUT_SECONDS`, the SDK's 10 s by default). In a month-start burst
+   * every due subscription's task lands on the sticky queue of the worker that ran it last.
+   */
+  stickyQueueScheduleToStartTimeout: string;
   /** Prometheus scrape address (`host:port`); metrics are off without it. */
   metricsBindAddress?: string;
   /** How long in-flight activities get to finish after SIGINT/SIGTERM before they are cancelled. */
@@ -123,6 +129,7 @@ export function readWorkerConfig(env: Env): WorkerConfig {
     ),
     maxConcurrentWorkflowTaskExecutions,
     maxCachedWorkflows,
+    stickyQueueScheduleToStartTimeout: `${readInt(env, 'WORKER_STICKY_QUEUE_TIMEOUT_SECONDS', 10, 1, 3600)}s`,
     shutdownGraceTime: `${graceSeconds}s`,
     logLevel: logLevel as WorkerConfig['logLevel'],
   };
@@ -158,6 +165,7 @@ export function describeWorkerConfig(config: WorkerConfig): Record<string, unkno
     maxConcurrentLocalActivityExecutions: config.maxConcurrentLocalActivityExecutions,
     maxConcurrentWorkflowTaskExecutions: config.maxConcurrentWorkflowTaskExecutions,
     maxCachedWorkflows: config.maxCachedWorkflows,
+    stickyQueueScheduleToStartTimeout: config.stickyQueueScheduleToStartTimeout,
     metricsBindAddress: config.metricsBindAddress,
     shutdownGraceTime: config.shutdownGraceTime,
     workflowBundlePath: config.workflowBundlePath,

@@ -32,6 +32,7 @@ export interface SubscriptionWorkerOptions {
   maxConcurrentWorkflowTaskExecutions?: number;
   /** Sticky cache (default `DEFAULT_MAX_CACHED_WORKFLOWS`): RSS grows with it, not with the subscriptions. */
   maxCachedWorkflows?: number;
+  stickyQueueScheduleToStartTimeout?: WorkerOptions['stickyQueueScheduleToStartTimeout'];
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
   identity?: string;
 }
@@ -58,6 +59,8 @@ export async function createSubscriptionWorker(options: SubscriptionWorkerOption
   if (options.workflowBundle) workerOptions.workflowBundle = options.workflowBundle;
   else workerOptions.workflowsPath = options.workflowsPath ?? WORKFLOWS_PATH;
   if (options.identity !== undefined) workerOptions.identity = options.identity;
+  if (options.stickyQueueScheduleToStartTimeout !== undefined)
+    workerOptions.stickyQueueScheduleToStartTimeout = options.stickyQueueScheduleToStartTimeout;
   return Worker.create(workerOptions);
 }
 

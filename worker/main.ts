@@ -117,6 +117,7 @@ async function main(): Promise<void> {
       maxConcurrentLocalActivityExecutions: config.maxConcurrentLocalActivityExecutions,
       maxConcurrentWorkflowTaskExecutions: config.maxConcurrentWorkflowTaskExecutions,
       maxCachedWorkflows: config.maxCachedWorkflows,
+      stickyQueueScheduleToStartTimeout: config.stickyQueueScheduleToStartTimeout,
       shutdownGraceTime: config.shutdownGraceTime,
     });
     logger.info('worker polling', {

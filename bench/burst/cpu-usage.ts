@@ -98,3 +98,11 @@ export function formatCpu(spent: CpuGroups, wallS: number, count: number): strin
     `machine ${(spent.machine / wallS).toFixed(2)} cores busy of the ${wallS.toFixed(0)} s`,
   ].join(', ');
 }
+
+/** Other processes' share of the machine over the window, when it is large enough to skew a rate. */
+export function interference(spent: CpuGroups, wallS: number): string | undefined {
+  const other = spent.machine - spent.worker - spent.bench - spent.temporal - spent.postgres;
+  const share = other / Math.max(0.001, spent.machine);
+  if (!(share > 0.1)) return undefined;
+  return `WARNING: other processes used ${other.toFixed(1)} CPU s (${(share * 100).toFixed(0)} % of the machine's ${(spent.machine / wallS).toFixed(2)} busy cores): this rate is not comparable`;
+}

@@ -35,7 +35,7 @@ import { startSandbox } from '../../sandbox/index.js';
 import { devServerExecutable } from '../../scripts/temporal-binaries.js';
 import { WORKFLOWS_PATH } from '../../worker/create-worker.js';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes.js';
-import { cpuSpent, formatCpu, readCpu } from './cpu-usage.js';
+import { cpuSpent, formatCpu, interference, readCpu } from './cpu-usage.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const int = (name: string, fallback: number) => {
@@ -609,6 +609,8 @@ try {
     log(`subscriptions: ${fmtLateness(lateness)}; missing ${missing}, charged twice ${doubles}`);
     results.subscriptions = { ...lateness, missing, chargedTwice: doubles, lateSetup, cpuS: cpuBurst };
     log(`CPU from the due instant to the last charge: ${formatCpu(cpuBurst, burstWallS, charges.length)}`);
+    const skewed = interference(cpuBurst, burstWallS);
+    if (skewed) log(skewed);
 
     // ---- webhooks: every charge.succeeded reaches the merchant; lag from the event to receipt ----
     // The burst's charges only: the approvals' first-period charges were delivered during setup.
@@ -745,6 +747,8 @@ try {
     quiet(false);
     const bareLateness = summarize(ranAt.map((t) => t - bareDue));
     log(`bare CPU from the due instant to the last result: ${formatCpu(bareCpu, bareWallS, ranAt.length)}`);
+    const bareSkewed = interference(bareCpu, bareWallS);
+    if (bareSkewed) log(bareSkewed);
     const bareHistory = (await client.workflow.getHandle(handles[0]!).fetchHistory()).events ?? [];
     const bareActions = countActions(bareHistory, 0, bareHistory.length);
     log(`bare engine: ${fmtLateness(bareLateness)}; errors ${bareErrors}`);

@@ -29,6 +29,7 @@ const settings = {
   maxConcurrentLocalActivityExecutions: config.maxConcurrentLocalActivityExecutions,
   maxConcurrentWorkflowTaskExecutions: config.maxConcurrentWorkflowTaskExecutions,
   maxCachedWorkflows: config.maxCachedWorkflows,
+  stickyQueueScheduleToStartTimeout: config.stickyQueueScheduleToStartTimeout,
 };
 
 // The product's worker writes the ledger and delivers webhooks as `npm run worker` does.
