@@ -14,7 +14,9 @@ RUN npm run build
 
 # --- runtime: production dependencies and dist/ only, as the unprivileged `node` user ------------
 FROM node:20-bookworm-slim AS runtime
+# The heap cap keeps a worker's RSS flat (bench/burst/README.md); the HTTP service needs no more either.
 ENV NODE_ENV=production \
+    NODE_OPTIONS=--max-old-space-size=160 \
     WORKFLOW_BUNDLE_PATH=/app/dist/workflow-bundle.js \
     DATA_DIR=/app/.data
 WORKDIR /app

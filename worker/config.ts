@@ -63,7 +63,7 @@ export interface WorkerConfig {
 }
 
 /** Sticky-cache default, from the curve in bench/burst/README.md. */
-export const DEFAULT_MAX_CACHED_WORKFLOWS = 100;
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 40;
 
 const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 
