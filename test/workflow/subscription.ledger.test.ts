@@ -76,7 +76,7 @@ async function ledgerHarness(database: DatabaseConfig): Promise<Harness & { stor
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
-    workflowBundle: await workflowBundle(),
+    workflowBundle: workflowBundle(),
     activities: {
       ...createActivities({
         linePay,
