@@ -4,7 +4,7 @@ import { Client, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, inject } from 'vitest';
+import { afterAll, afterEach, beforeAll, inject } from 'vitest';
 import { createActivities } from '../../activities/index.js';
 import { LinePayClient } from '../../activities/linepay/index.js';
 import { RegKeyVault } from '../../activities/regkey-vault.js';
@@ -336,6 +336,11 @@ export async function rejectionOf(
 /**
  * The per-file fixture of workflow tests: one time-skipping server (its clock is global, so files do
  * not share one), one sandbox and one worker on `taskQueue`. Read `t.env` / `t.h` inside tests.
+ *
+ * A test's LINE Pay faults are cleared after it. Its subscriptions live on in the file's server and
+ * are billed by every later `env.sleep`; one left with a permanent fault kept failing and retrying
+ * (700 sandbox requests during the next test, 17 s of it). Terminating them instead stalled the Java
+ * test server's time skipping for the rest of the file, so they are left running, healthy.
  */
 export function useSubscriptionHarness(
   taskQueue: string,
@@ -350,6 +355,9 @@ export function useSubscriptionHarness(
     t.h = options.production
       ? await startProductionHarness(t.env, taskQueue)
       : await startHarness(t.env, taskQueue, options.sandbox);
+  });
+  afterEach(() => {
+    t.h?.sandbox.control.clearFaults();
   });
   afterAll(async () => {
     await t.h?.close();
