@@ -23,6 +23,8 @@ export default defineConfig({
           include: ['test/unit/**/*.test.ts', 'test/contract/**/*.test.ts', 'test/replay/**/*.test.ts'],
           environment: 'node',
           testTimeout: 60_000,
+          // The replay test replays against the run's one workflow bundle.
+          globalSetup: ['test/helpers/bundle-setup.ts'],
           maxWorkers: WORKERS,
           // Same group as the others: unit files fill the cores the server tests leave idle.
           sequence: { groupOrder: 1 },
