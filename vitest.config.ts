@@ -1,12 +1,21 @@
 import { defineConfig } from 'vitest/config';
+import ProjectOrderSequencer from './test/helpers/project-order-sequencer.js';
 
 /**
- * Two projects: `unit` needs no server (pure rules, the LINE Pay client against the in-process
- * sandbox, replay of committed histories); `temporal` runs against real Temporal servers that
- * `test/helpers/global-setup.ts` starts once for the whole run.
+ * Three projects: `unit` needs no server (pure rules, the LINE Pay client against the in-process
+ * sandbox, replay of committed histories); `ledger` runs on PGlite and a throw-away PostgreSQL;
+ * `temporal` runs against real Temporal servers that `test/helpers/global-setup.ts` starts once for the
+ * whole run, with the workflow code bundled once.
+ *
+ * All three share one pool of WORKERS files at a time. More workers than the 2 cores: many temporal
+ * files spend most of their time waiting in real time (10-second billing intervals on the dev server,
+ * activity retry back-offs), and a third file uses the CPU they leave idle.
  */
+const WORKERS = Number(process.env.TEST_WORKERS ?? 3);
+
 export default defineConfig({
   test: {
+    sequence: { sequencer: ProjectOrderSequencer },
     projects: [
       {
         test: {
@@ -14,6 +23,11 @@ export default defineConfig({
           include: ['test/unit/**/*.test.ts', 'test/contract/**/*.test.ts', 'test/replay/**/*.test.ts'],
           environment: 'node',
           testTimeout: 60_000,
+          // The replay test replays against the run's one workflow bundle.
+          globalSetup: ['test/helpers/bundle-setup.ts'],
+          maxWorkers: WORKERS,
+          // Same group as the others: unit files fill the cores the server tests leave idle.
+          sequence: { groupOrder: 1 },
         },
       },
       {
@@ -26,7 +40,7 @@ export default defineConfig({
           setupFiles: ['test/helpers/quiet-runtime.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
-          maxWorkers: 2,
+          maxWorkers: WORKERS,
           fileParallelism: true,
           sequence: { groupOrder: 1 },
         },
@@ -40,10 +54,9 @@ export default defineConfig({
           setupFiles: ['test/helpers/quiet-runtime.ts'],
           testTimeout: 180_000,
           hookTimeout: 180_000,
-          // Each file owns a time-skipping server; two cores run two files at once.
-          maxWorkers: 2,
+          // Each file owns a time-skipping server.
+          maxWorkers: WORKERS,
           fileParallelism: true,
-          // Projects with different worker settings must run in separate groups: unit first.
           sequence: { groupOrder: 1 },
         },
       },

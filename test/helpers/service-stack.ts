@@ -95,7 +95,7 @@ export async function startServiceStack(
     }),
     dataConverter,
     ledgerActivities,
-    workflowBundle: await workflowBundle(),
+    workflowBundle: workflowBundle(),
     ...(options.identity !== undefined ? { identity: options.identity } : {}),
   });
   const running = worker.run();

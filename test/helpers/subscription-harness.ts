@@ -3,15 +3,15 @@ import { writeFileSync } from 'node:fs';
 import { Client, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, Worker } from '@temporalio/worker';
-import { afterAll, beforeAll } from 'vitest';
+import { Worker } from '@temporalio/worker';
+import { afterAll, afterEach, beforeAll, inject } from 'vitest';
 import { createActivities } from '../../activities/index.js';
 import { LinePayClient } from '../../activities/linepay/index.js';
 import { RegKeyVault } from '../../activities/regkey-vault.js';
 import { createDataConverter } from '../../client/temporal/data-converter.js';
 import type { EncryptionKey } from '../../client/temporal/payload-codec.js';
 import { type RunningSandbox, type SandboxOptions, startSandbox } from '../../sandbox/index.js';
-import { buildActivityDeps, createSubscriptionWorker, WORKFLOWS_PATH } from '../../worker/create-worker.js';
+import { buildActivityDeps, createSubscriptionWorker } from '../../worker/create-worker.js';
 import {
   confirmUpdate,
   paymentLinkUpdate,
@@ -26,25 +26,13 @@ import { DEFAULT_BILLING_LIMITS, type SubscriptionInput } from '../../workflows/
 import { memoryLedgerActivities } from './memory-ledger.js';
 import { createTimeSkippingEnv, sandboxClockOf } from './time-skipping.js';
 
-let bundle: Promise<{ code: string }> | undefined;
-/** The workflow bundle, built once per test file. */
-export function workflowBundle(): Promise<{ code: string }> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
-  return bundle;
+/**
+ * The workflow bundle the global setup built once for the run (`workflow-bundle.ts`); workers load the
+ * file instead of running webpack per test file.
+ */
+export function workflowBundle(): { codePath: string } {
+  return { codePath: inject('workflowBundlePath') };
 }
-
-const quietBundlerLogger = {
-  log() {},
-  trace() {},
-  debug() {},
-  info() {},
-  warn(message: string) {
-    console.warn(message);
-  },
-  error(message: string) {
-    console.error(message);
-  },
-};
 
 export interface Harness {
   env: TestWorkflowEnvironment;
@@ -84,7 +72,7 @@ export async function startHarness(
     Worker.create({
       connection: env.nativeConnection,
       taskQueue,
-      workflowBundle: await workflowBundle(),
+      workflowBundle: workflowBundle(),
       activities,
     });
   let worker = await newWorker();
@@ -146,7 +134,7 @@ export async function startProductionHarness(
     }),
     ledgerActivities: memoryLedgerActivities(recordedEvents),
     dataConverter,
-    workflowBundle: await workflowBundle(),
+    workflowBundle: workflowBundle(),
   });
   const running = worker.run();
   const client = new Client({
@@ -348,6 +336,11 @@ export async function rejectionOf(
 /**
  * The per-file fixture of workflow tests: one time-skipping server (its clock is global, so files do
  * not share one), one sandbox and one worker on `taskQueue`. Read `t.env` / `t.h` inside tests.
+ *
+ * A test's LINE Pay faults are cleared after it. Its subscriptions live on in the file's server and
+ * are billed by every later `env.sleep`; one left with a permanent fault kept failing and retrying
+ * (700 sandbox requests during the next test, 17 s of it). Terminating them instead stalled the Java
+ * test server's time skipping for the rest of the file, so they are left running, healthy.
  */
 export function useSubscriptionHarness(
   taskQueue: string,
@@ -362,6 +355,9 @@ export function useSubscriptionHarness(
     t.h = options.production
       ? await startProductionHarness(t.env, taskQueue)
       : await startHarness(t.env, taskQueue, options.sandbox);
+  });
+  afterEach(() => {
+    t.h?.sandbox.control.clearFaults();
   });
   afterAll(async () => {
     await t.h?.close();

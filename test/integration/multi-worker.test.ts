@@ -34,7 +34,7 @@ beforeAll(async () => {
     }),
     ledgerActivities: memoryLedgerActivities(stack.recordedEvents),
     dataConverter: createDataConverter(stack.keys),
-    workflowBundle: await workflowBundle(),
+    workflowBundle: workflowBundle(),
     identity: SECOND,
   });
   second = { worker, running: worker.run(), connection };

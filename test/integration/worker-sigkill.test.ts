@@ -1,8 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
@@ -29,7 +26,6 @@ const taskQueue = `sigkill-${randomUUID()}`;
 let sandbox: RunningSandbox;
 let connection: Connection;
 let client: Client;
-let dir: string;
 let bundlePath: string;
 const children: ChildProcess[] = [];
 
@@ -65,9 +61,7 @@ async function startWorkerProcess(identity: string): Promise<ChildProcess> {
 
 beforeAll(async () => {
   sandbox = await startSandbox({ port: 0 });
-  dir = mkdtempSync(path.join(tmpdir(), 'sigkill-'));
-  bundlePath = path.join(dir, 'workflow-bundle.js');
-  writeFileSync(bundlePath, (await workflowBundle()).code);
+  bundlePath = workflowBundle().codePath; // the run's prebuilt bundle, as a deployed worker loads one
   connection = await Connection.connect({ address: inject('temporalAddress') });
   client = new Client({ connection, namespace: 'default', dataConverter: createDataConverter([key]) });
 });
@@ -76,7 +70,6 @@ afterAll(async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await connection?.close();
   await sandbox?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 it('a worker SIGKILLed while LINE Pay holds a committed charge: another worker settles it, one payment', async () => {

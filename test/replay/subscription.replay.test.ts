@@ -2,8 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
-import { describe, expect, it } from 'vitest';
-import { WORKFLOWS_PATH } from '../../worker/create-worker.js';
+import { describe, expect, inject, it } from 'vitest';
 
 const HISTORIES = new URL('../fixtures/histories/', import.meta.url);
 const files = readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));
@@ -22,13 +21,10 @@ describe('replay of recorded subscription histories', () => {
     expect(files.length).toBeGreaterThan(0);
   });
 
-  let current: Promise<{ code: string }> | undefined;
+  // The run's bundle of today's workflows/index.ts, built once by the global setup (workflow-bundle.ts).
+  const current = { codePath: inject('workflowBundlePath') };
   it.each(files)('%s replays deterministically against the current workflow', async (file) => {
-    current ??= bundleWorkflowCode({
-      workflowsPath: WORKFLOWS_PATH,
-      logger: quiet,
-    });
-    await Worker.runReplayHistory({ workflowBundle: await current }, load(file), `replay-${file}`);
+    await Worker.runReplayHistory({ workflowBundle: current }, load(file), `replay-${file}`);
   });
 
   it('fails on a deliberately non-deterministic change', async () => {

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, it } from 'vitest';
 import { createActivities } from '../../activities/index.js';
 import { createLedgerActivities } from '../../activities/ledger-activities.js';
 import { LinePayClient } from '../../activities/linepay/index.js';
@@ -76,7 +76,7 @@ async function ledgerHarness(database: DatabaseConfig): Promise<Harness & { stor
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
-    workflowBundle: await workflowBundle(),
+    workflowBundle: workflowBundle(),
     activities: {
       ...createActivities({
         linePay,
@@ -108,75 +108,79 @@ async function ledgerHarness(database: DatabaseConfig): Promise<Harness & { stor
   };
 }
 
-describe.each(backends)('the ledger under the workflow ($name)', (backend) => {
-  it('a 2-year monthly subscription: every charge is in GET …/charges, more than the workflow keeps', async () => {
-    const h = await ledgerHarness(await backend.open());
-    cleanups.push(() => h.close());
-    const input = subscriptionInput({
-      interval: 'P1M',
-      maxCycles: 25, // the approval payment and 24 monthly charges
-    });
-    const handle = await startActiveSubscription(h, input);
-    const final = await handle.result(); // time skips while we wait
-    expect(final.status).toBe('completed');
-    expect(final.paidCycles).toBe(25);
+// The backends run side by side: each has its own time-skipping server, sandbox, worker and database.
+describe('the ledger under the workflow', () => {
+  it.concurrent.for(backends)(
+    'a 2-year monthly subscription: every charge is in GET …/charges, more than the workflow keeps ($name)',
+    async (backend, { expect }) => {
+      const h = await ledgerHarness(await backend.open());
+      cleanups.push(() => h.close());
+      const input = subscriptionInput({
+        interval: 'P1M',
+        maxCycles: 25, // the approval payment and 24 monthly charges
+      });
+      const handle = await startActiveSubscription(h, input);
+      const final = await handle.result(); // time skips while we wait
+      expect(final.status).toBe('completed');
+      expect(final.paidCycles).toBe(25);
 
-    const subscriptions = createSubscriptionsClient({
-      client: h.client,
-      taskQueue: h.taskQueue,
-      publicBaseUrl: 'https://merchant.example',
-      limits: readBillingLimits({ LINEPAY_ENV: 'sandbox' }),
-    });
-    const app = createApp({
-      subscriptions,
-      apiToken: TOKEN,
-      callbackSigningKeys: [randomBytes(32)],
-      ledger: h.store,
-      log: () => {},
-    });
-    const get = async <T>(url: string): Promise<T> => {
-      const res = await app.request(url, { headers: { authorization: `Bearer ${TOKEN}` } });
-      expect(res.status, url).toBe(200);
-      return (await res.json()) as T;
-    };
+      const subscriptions = createSubscriptionsClient({
+        client: h.client,
+        taskQueue: h.taskQueue,
+        publicBaseUrl: 'https://merchant.example',
+        limits: readBillingLimits({ LINEPAY_ENV: 'sandbox' }),
+      });
+      const app = createApp({
+        subscriptions,
+        apiToken: TOKEN,
+        callbackSigningKeys: [randomBytes(32)],
+        ledger: h.store,
+        log: () => {},
+      });
+      const get = async <T>(url: string): Promise<T> => {
+        const res = await app.request(url, { headers: { authorization: `Bearer ${TOKEN}` } });
+        expect(res.status, url).toBe(200);
+        return (await res.json()) as T;
+      };
 
-    // The workflow's answer keeps the recent charges and says where the rest are.
-    const view = await get<SubscriptionView & { links: { charges: string; events: string } }>(
-      `/subscriptions/${input.subscriptionId}`,
-    );
-    expect(view.charges.length).toBeLessThan(25);
-    expect(view.charges[0]!.cycle).toBeGreaterThan(0);
-    const page = await get<{
-      charges: { cycle: number; orderId: string; transactionId: string; amount: number; status: string }[];
-    }>(`${view.links.charges}?limit=10`);
-    const charges = [...page.charges];
-    let cursor = (page as { nextCursor?: string | null }).nextCursor;
-    while (cursor) {
-      const next = await get<{ charges: typeof charges; nextCursor: string | null }>(
-        `${view.links.charges}?cursor=${cursor}&limit=10`,
+      // The workflow's answer keeps the recent charges and says where the rest are.
+      const view = await get<SubscriptionView & { links: { charges: string; events: string } }>(
+        `/subscriptions/${input.subscriptionId}`,
       );
-      charges.push(...next.charges);
-      cursor = next.nextCursor;
-    }
-    expect(charges.map((c) => c.cycle)).toEqual(Array.from({ length: 25 }, (_, i) => i));
-    expect(charges.every((c) => c.status === 'succeeded' && c.amount === 390)).toBe(true);
-    // The ledger's charges are LINE Pay's payments, transactionIds as strings.
-    const paid = paymentsOf(h, input.subscriptionId);
-    expect(charges.map((c) => c.transactionId).sort()).toEqual(
-      paid.map((p) => String(p.transactionId)).sort(),
-    );
-    expect(charges.every((c) => typeof c.transactionId === 'string')).toBe(true);
-    // Where the workflow still has a charge, the ledger has the same one.
-    const byCycle = new Map(charges.map((c) => [c.cycle, c]));
-    for (const kept of view.charges) expect(byCycle.get(kept.cycle)?.orderId).toBe(kept.orderId);
+      expect(view.charges.length).toBeLessThan(25);
+      expect(view.charges[0]!.cycle).toBeGreaterThan(0);
+      const page = await get<{
+        charges: { cycle: number; orderId: string; transactionId: string; amount: number; status: string }[];
+      }>(`${view.links.charges}?limit=10`);
+      const charges = [...page.charges];
+      let cursor = (page as { nextCursor?: string | null }).nextCursor;
+      while (cursor) {
+        const next = await get<{ charges: typeof charges; nextCursor: string | null }>(
+          `${view.links.charges}?cursor=${cursor}&limit=10`,
+        );
+        charges.push(...next.charges);
+        cursor = next.nextCursor;
+      }
+      expect(charges.map((c) => c.cycle)).toEqual(Array.from({ length: 25 }, (_, i) => i));
+      expect(charges.every((c) => c.status === 'succeeded' && c.amount === 390)).toBe(true);
+      // The ledger's charges are LINE Pay's payments, transactionIds as strings.
+      const paid = paymentsOf(h, input.subscriptionId);
+      expect(charges.map((c) => c.transactionId).sort()).toEqual(
+        paid.map((p) => String(p.transactionId)).sort(),
+      );
+      expect(charges.every((c) => typeof c.transactionId === 'string')).toBe(true);
+      // Where the workflow still has a charge, the ledger has the same one.
+      const byCycle = new Map(charges.map((c) => [c.cycle, c]));
+      for (const kept of view.charges) expect(byCycle.get(kept.cycle)?.orderId).toBe(kept.orderId);
 
-    const events = await get<{ events: { sequence: number; type: string }[] }>(
-      `${view.links.events}&limit=500`,
-    );
-    expect(events.events.map((e) => e.sequence)).toEqual(events.events.map((_, i) => i + 1));
-    expect(events.events.at(-1)?.type).toBe('subscription.completed');
-    console.log(
-      `[ledger-2y] ${backend.name}: ${charges.length} charges in the ledger, ${view.charges.length} in the workflow view, ${events.events.length} events`,
-    );
-  });
+      const events = await get<{ events: { sequence: number; type: string }[] }>(
+        `${view.links.events}&limit=500`,
+      );
+      expect(events.events.map((e) => e.sequence)).toEqual(events.events.map((_, i) => i + 1));
+      expect(events.events.at(-1)?.type).toBe('subscription.completed');
+      console.log(
+        `[ledger-2y] ${backend.name}: ${charges.length} charges in the ledger, ${view.charges.length} in the workflow view, ${events.events.length} events`,
+      );
+    },
+  );
 });
