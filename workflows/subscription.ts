@@ -50,6 +50,7 @@ import { acceptOneOffCharge, findOneOff, oneOffAnswered, validateOneOffCharge } 
 import { instanceIdFrom } from './order-id.js';
 import { validatePlanPreview } from './plan-proration.js';
 import { acceptRefund, refundAnswerOf, refundPending, refundReply, validateRefund } from './refund.js';
+import { restDeadline, restWakes } from './rest-timing.js';
 import {
   BillingCycleKey,
   CustomerIdKey,
@@ -489,7 +490,7 @@ export async function subscriptionWorkflow(
     const woken = () =>
       version !== seen ||
       continueAsNewDue() ||
-      (step.idle === true && restReady(step) && (restAt === undefined || now() >= restAt));
+      (step.idle === true && restWakes(restReady(step), restAt, now()));
     if (until === undefined) {
       await condition(woken);
       return;
@@ -528,14 +529,17 @@ export async function subscriptionWorkflow(
       }
       // A rest whose time has come but which cannot happen yet (a handler mid-answer, the ledger failing)
       // waits as the step does: a timer in the past would return at once and spin this loop.
-      const resting =
-        restAt !== undefined &&
-        restAt > now() &&
-        (step.until === undefined || restAt < Date.parse(step.until));
+      const restUntil = restDeadline(
+        restAt,
+        now(),
+        step.until === undefined ? undefined : Date.parse(step.until),
+      );
       const waitStartedAt = now();
       const seenVersion = version;
       await waitFor(
-        resting ? { until: new Date(restAt!).toISOString(), summary: `Rest, then: ${step.summary}` } : step,
+        restUntil !== undefined
+          ? { until: new Date(restUntil).toISOString(), summary: `Rest, then: ${step.summary}` }
+          : step,
       );
       // Guard: a wait that returns without time passing or anything changing, again and again, is a bug;
       // sleep rather than spin the workflow task until the SDK's deadlock timeout kills the worker thread.
