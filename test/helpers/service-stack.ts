@@ -20,7 +20,7 @@ import { type RunningSandbox, startSandbox } from '../../sandbox/index.js';
 import { buildActivityDeps, createSubscriptionWorker } from '../../worker/create-worker.js';
 import type { SubscriptionEvent } from '../../workflows/subscription-event.js';
 import { memoryLedgerActivities } from './memory-ledger.js';
-import { workflowBundle } from './subscription-harness.js';
+import { workflowCode } from './subscription-harness.js';
 
 export const API_TOKEN = 'integration-api-token-0123';
 export const CODEC_TOKEN = 'integration-codec-token-0123456789abcdef';
@@ -95,7 +95,7 @@ export async function startServiceStack(
     }),
     dataConverter,
     ledgerActivities,
-    workflowBundle: workflowBundle(),
+    ...workflowCode(),
     ...(options.identity !== undefined ? { identity: options.identity } : {}),
   });
   const running = worker.run();

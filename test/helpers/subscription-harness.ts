@@ -11,7 +11,7 @@ import { RegKeyVault } from '../../activities/regkey-vault.js';
 import { createDataConverter } from '../../client/temporal/data-converter.js';
 import type { EncryptionKey } from '../../client/temporal/payload-codec.js';
 import { type RunningSandbox, type SandboxOptions, startSandbox } from '../../sandbox/index.js';
-import { buildActivityDeps, createSubscriptionWorker } from '../../worker/create-worker.js';
+import { buildActivityDeps, createSubscriptionWorker, WORKFLOWS_PATH } from '../../worker/create-worker.js';
 import {
   confirmUpdate,
   paymentLinkUpdate,
@@ -25,6 +25,7 @@ import type { RecordEventsInput, SubscriptionEvent } from '../../workflows/subsc
 import { DEFAULT_BILLING_LIMITS, type SubscriptionInput } from '../../workflows/subscription-input.js';
 import { memoryLedgerActivities } from './memory-ledger.js';
 import { createTimeSkippingEnv, sandboxClockOf } from './time-skipping.js';
+import type {} from './workflow-bundle.js';
 
 /**
  * The workflow bundle the global setup built once for the run (`workflow-bundle.ts`); workers load the
@@ -32,6 +33,14 @@ import { createTimeSkippingEnv, sandboxClockOf } from './time-skipping.js';
  */
 export function workflowBundle(): { codePath: string } {
   return { codePath: inject('workflowBundlePath') };
+}
+
+/**
+ * The workflow code for a worker: the run's prebuilt bundle under vitest, or the source to bundle at
+ * start-up elsewhere (the benches reuse these helpers without vitest's global setup).
+ */
+export function workflowCode(): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
+  return process.env.VITEST ? { workflowBundle: workflowBundle() } : { workflowsPath: WORKFLOWS_PATH };
 }
 
 export interface Harness {
@@ -72,7 +81,7 @@ export async function startHarness(
     Worker.create({
       connection: env.nativeConnection,
       taskQueue,
-      workflowBundle: workflowBundle(),
+      ...workflowCode(),
       activities,
     });
   let worker = await newWorker();
@@ -134,7 +143,7 @@ export async function startProductionHarness(
     }),
     ledgerActivities: memoryLedgerActivities(recordedEvents),
     dataConverter,
-    workflowBundle: workflowBundle(),
+    ...workflowCode(),
   });
   const running = worker.run();
   const client = new Client({
