@@ -82,22 +82,7 @@ class Attempt {
 
   /** Runs one LINE Pay call; a cancel that aborted it surfaces as the activity's cancellation. */
   async call<T>(api: LinePayApi, fn: (opts: CallOptions) => Promise<T>): Promise<T> {
-    // A local activity has no heartbeats: the workflow task it runs in is its lease.
-    if (this.#ctx.info.isLocal) {
-      try {
-        return await fn(this.#opts);
-      } catch (err) {
-        this.throwIfCancelled();
-        throw err;
-      }
-    }
-    const beat = () => this.#ctx.heartbeat({ call: api });
-    const timeoutMs = this.#ctx.info.heartbeatTimeoutMs;
-    const every = timeoutMs
-      ? Math.min(HEARTBEAT_INTERVAL_MS, Math.max(100, timeoutMs / 3))
-      : HEARTBEAT_INTERVAL_MS;
-    beat();
-    const timer = setInterval(beat, every);
+    const timer = this.#startHeartbeats(api);
     try {
       return await fn(this.#opts);
     } catch (err) {
@@ -106,6 +91,18 @@ class Attempt {
     } finally {
       clearInterval(timer);
     }
+  }
+
+  /** Heartbeats while a call is in flight; a local activity has none (its workflow task is its lease). */
+  #startHeartbeats(api: LinePayApi): NodeJS.Timeout | undefined {
+    if (this.#ctx.info.isLocal) return undefined;
+    const beat = () => this.#ctx.heartbeat({ call: api });
+    const timeoutMs = this.#ctx.info.heartbeatTimeoutMs;
+    const every = timeoutMs
+      ? Math.min(HEARTBEAT_INTERVAL_MS, Math.max(100, timeoutMs / 3))
+      : HEARTBEAT_INTERVAL_MS;
+    beat();
+    return setInterval(beat, every);
   }
 
   throwIfCancelled(): void {

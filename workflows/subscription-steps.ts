@@ -266,8 +266,6 @@ export async function performStep(ctx: StepContext, step: Step): Promise<void> {
         const result = await scope.run(() =>
           billingLocal.chargePreapproved.executeWithOptions(
             {
-              startToCloseTimeout: '90s',
-              localRetryThreshold: '10s',
               cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
               summary: again
                 ? `Charge cycle ${c.cycle} again, same orderId (${c.orderId})`

@@ -548,7 +548,8 @@ export async function subscriptionWorkflow(
         if (waitsWithoutProgress > MAX_WAITS_WITHOUT_PROGRESS) {
           waitsWithoutProgress = 0;
           log.warn('wait loop made no progress; sleeping', { step: step.summary });
-          await sleep('10s');
+          // A request (a cancel above all) still ends the pause at once.
+          await condition(() => version !== seenVersion, '10s');
         }
       } else waitsWithoutProgress = 0;
       continue;
