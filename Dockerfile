@@ -28,4 +28,5 @@ USER node
 # The worker and the service both stop cleanly on SIGTERM (in-flight activities get their grace time).
 STOPSIGNAL SIGTERM
 EXPOSE 3000
-CMD ["node", "dist/worker/main.js"]
+# The preload turns off the SDK's workflow stack-trace tracking (WORKER_WORKFLOW_STACK_TRACES).
+CMD ["node", "--import", "./dist/worker/workflow-stack-traces.js", "dist/worker/main.js"]

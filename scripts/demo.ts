@@ -297,7 +297,7 @@ async function main(): Promise<void> {
   const tsx = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 
   // 3. Worker and HTTP service: the real entry points, as separate processes.
-  start('worker', tsx, ['worker/main.ts'], {
+  start('worker', tsx, ['--import', './worker/workflow-stack-traces.ts', 'worker/main.ts'], {
     ...common,
     LINEPAY_API_URL: sandbox.url,
     LINEPAY_CHANNEL_ID: sandbox.channelId,

@@ -17,6 +17,7 @@ import {
 } from '../client/config.js';
 import type { EncryptionKey } from '../client/temporal/payload-codec.js';
 import { type LedgerConfig, readLedgerConfig } from '../ledger/config.js';
+import { parseStackTraces, STACK_TRACES_ENV } from './stack-trace-setting.js';
 
 export { ConfigError, type Env } from '../client/config.js';
 
@@ -53,6 +54,11 @@ export interface WorkerConfig {
    * every due subscription's task lands on the sticky queue of the worker that ran it last.
    */
   stickyQueueScheduleToStartTimeout: string;
+  /**
+   * The SDK's workflow stack-trace tracking (`WORKER_WORKFLOW_STACK_TRACES`, default off): applied by
+   * worker/workflow-stack-traces.ts, which the worker must be started with (`node --import`).
+   */
+  workflowStackTraces: boolean;
   /** Prometheus scrape address (`host:port`); metrics are off without it. */
   metricsBindAddress?: string;
   /** How long in-flight activities get to finish after SIGINT/SIGTERM before they are cancelled. */
@@ -131,6 +137,7 @@ export function readWorkerConfig(env: Env): WorkerConfig {
     maxCachedWorkflows,
     stickyQueueScheduleToStartTimeout: `${readInt(env, 'WORKER_STICKY_QUEUE_TIMEOUT_SECONDS', 10, 1, 3600)}s`,
     shutdownGraceTime: `${graceSeconds}s`,
+    workflowStackTraces: readStackTraces(env),
     logLevel: logLevel as WorkerConfig['logLevel'],
   };
   const rate = readPositiveNumber(env, 'LINEPAY_MAX_REQUESTS_PER_SECOND');
@@ -168,8 +175,15 @@ export function describeWorkerConfig(config: WorkerConfig): Record<string, unkno
     stickyQueueScheduleToStartTimeout: config.stickyQueueScheduleToStartTimeout,
     metricsBindAddress: config.metricsBindAddress,
     shutdownGraceTime: config.shutdownGraceTime,
+    workflowStackTraces: config.workflowStackTraces,
     workflowBundlePath: config.workflowBundlePath,
   };
+}
+
+function readStackTraces(env: Env): boolean {
+  const on = parseStackTraces(env[STACK_TRACES_ENV]);
+  if (on === undefined) throw new ConfigError(STACK_TRACES_ENV, 'must be "on" or "off"');
+  return on;
 }
 
 const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;

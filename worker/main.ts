@@ -29,6 +29,12 @@ function defaultBundle(): string | undefined {
   return stale ? undefined : DEFAULT_BUNDLE_PATH;
 }
 
+/** Whether this process was started with the stack-trace preload (it must also run in the SDK's threads). */
+function stackTracePreloaded(): boolean {
+  const args = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  return args.some((a) => a.includes('workflow-stack-traces'));
+}
+
 function secretsOf(config: WorkerConfig): string[] {
   const out = [
     config.linePay.channelSecret,
@@ -68,6 +74,11 @@ async function main(): Promise<void> {
       : {}),
   });
   logger.info('worker starting', { config: describeWorkerConfig(config) });
+  if (!config.workflowStackTraces && !stackTracePreloaded()) {
+    logger.warn(
+      'WORKER_WORKFLOW_STACK_TRACES is off, but this process was started without `--import ./dist/worker/workflow-stack-traces.js` (npm run start:worker and the image add it): the SDK keeps tracking workflow stack traces, at about 40 % of the workflow thread in a burst.',
+    );
+  }
   if (config.vaultKeySource === 'derived') {
     logger.warn(
       'REGKEY_VAULT_KEY is not set: the regKey vault key is derived from the payload key, which the HTTP service and CLI users hold too. Set REGKEY_VAULT_KEY on workers only (required when NODE_ENV=production).',

@@ -108,6 +108,9 @@ function readRss(pid: number): Rss | undefined {
   }
 }
 
+/** As `npm run start:worker` (package.json) and the image. */
+const DEFAULT_WORKER_NODE_OPTIONS = '--max-old-space-size=160';
+
 class WorkerProcess {
   private peak = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -117,13 +120,17 @@ class WorkerProcess {
   ) {}
 
   static async start(env: NodeJS.ProcessEnv): Promise<WorkerProcess> {
-    const nodeOptions = process.env.BENCH_WORKER_NODE_OPTIONS?.split(/\s+/).filter(Boolean) ?? [];
+    // The heap cap of `npm run start:worker` unless BENCH_WORKER_NODE_OPTIONS says otherwise.
+    const nodeOptions = (process.env.BENCH_WORKER_NODE_OPTIONS ?? DEFAULT_WORKER_NODE_OPTIONS)
+      .split(/\s+/)
+      .filter(Boolean);
     // BENCH_WORKER=dist runs the compiled worker under plain node, as `npm run start:worker` does
-    // (needs `npm run build`); the default compiles TypeScript in the worker process with tsx.
+    // (needs `npm run build`); the default compiles TypeScript in the worker process with tsx. Both load
+    // the stack-trace preload as production does (WORKER_WORKFLOW_STACK_TRACES=on keeps the tracking).
     const entry =
       process.env.BENCH_WORKER === 'dist'
-        ? ['dist/bench/burst/worker.js']
-        : ['--import', 'tsx', 'bench/burst/worker.ts'];
+        ? ['--import', './dist/worker/workflow-stack-traces.js', 'dist/bench/burst/worker.js']
+        : ['--import', 'tsx', '--import', './worker/workflow-stack-traces.ts', 'bench/burst/worker.ts'];
     const proc = spawn(process.execPath, [...nodeOptions, ...entry], {
       cwd: ROOT,
       env: { ...process.env, ...env },

@@ -82,6 +82,14 @@ describe('readWorkerConfig', () => {
     expect(config.shutdownGraceTime).toBe('30s');
   });
 
+  it('turns the SDK workflow stack traces off unless WORKER_WORKFLOW_STACK_TRACES=on', () => {
+    expect(readWorkerConfig(base).workflowStackTraces).toBe(false);
+    expect(readWorkerConfig({ ...base, WORKER_WORKFLOW_STACK_TRACES: 'on' }).workflowStackTraces).toBe(true);
+    expect(() => readWorkerConfig({ ...base, WORKER_WORKFLOW_STACK_TRACES: 'yes' })).toThrow(
+      /WORKER_WORKFLOW_STACK_TRACES.*"on" or "off"/,
+    );
+  });
+
   it('treats blank values as unset', () => {
     expect(
       readWorkerConfig({ ...base, METRICS_BIND_ADDRESS: '', TEMPORAL_TASK_QUEUE: '  ' }).temporal.taskQueue,
