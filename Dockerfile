@@ -16,7 +16,7 @@ RUN npm run build
 FROM node:20-bookworm-slim AS runtime
 # The heap cap keeps a worker's RSS flat (bench/burst/README.md); the HTTP service needs no more either.
 ENV NODE_ENV=production \
-    NODE_OPTIONS=--max-old-space-size=160 \
+    NODE_OPTIONS="--max-old-space-size=160 --max-semi-space-size=4" \
     WORKFLOW_BUNDLE_PATH=/app/dist/workflow-bundle.js \
     DATA_DIR=/app/.data
 WORKDIR /app

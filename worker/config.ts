@@ -55,6 +55,13 @@ export interface WorkerConfig {
    */
   stickyQueueScheduleToStartTimeout: string;
   /**
+   * Share of the workflow-task pollers that poll the task queue itself rather than this worker's sticky
+   * queue (`WORKER_NONSTICKY_POLL_RATIO`, default 0.5; the SDK's is 0.2). A subscription's first task,
+   * and a rested run's, are only on the task queue: with 2 pollers of 10 there, a wave of rests (each
+   * a sticky task that adds a first task) starved new subscriptions until their creates timed out.
+   */
+  nonStickyToStickyPollRatio: number;
+  /**
    * The SDK's workflow stack-trace tracking (`WORKER_WORKFLOW_STACK_TRACES`, default off): applied by
    * worker/workflow-stack-traces.ts, which the worker must be started with (`node --import`).
    */
@@ -67,6 +74,9 @@ export interface WorkerConfig {
   workflowBundlePath?: string;
   logLevel: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 }
+
+/** Half the workflow-task pollers on the task queue itself (bench/burst/README.md, the 10,000 run). */
+export const DEFAULT_NONSTICKY_POLL_RATIO = 0.5;
 
 /** Sticky-cache default, from the curve in bench/burst/README.md. */
 export const DEFAULT_MAX_CACHED_WORKFLOWS = 40;
@@ -136,6 +146,7 @@ export function readWorkerConfig(env: Env): WorkerConfig {
     maxConcurrentWorkflowTaskExecutions,
     maxCachedWorkflows,
     stickyQueueScheduleToStartTimeout: `${readInt(env, 'WORKER_STICKY_QUEUE_TIMEOUT_SECONDS', 10, 1, 3600)}s`,
+    nonStickyToStickyPollRatio: readRatio(env, 'WORKER_NONSTICKY_POLL_RATIO', DEFAULT_NONSTICKY_POLL_RATIO),
     shutdownGraceTime: `${graceSeconds}s`,
     workflowStackTraces: readStackTraces(env),
     logLevel: logLevel as WorkerConfig['logLevel'],
@@ -173,11 +184,21 @@ export function describeWorkerConfig(config: WorkerConfig): Record<string, unkno
     maxConcurrentWorkflowTaskExecutions: config.maxConcurrentWorkflowTaskExecutions,
     maxCachedWorkflows: config.maxCachedWorkflows,
     stickyQueueScheduleToStartTimeout: config.stickyQueueScheduleToStartTimeout,
+    nonStickyToStickyPollRatio: config.nonStickyToStickyPollRatio,
     metricsBindAddress: config.metricsBindAddress,
     shutdownGraceTime: config.shutdownGraceTime,
     workflowStackTraces: config.workflowStackTraces,
     workflowBundlePath: config.workflowBundlePath,
   };
+}
+
+function readRatio(env: Env, name: string, fallback: number): number {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0 || value > 1)
+    throw new ConfigError(name, 'must be a number above 0 and at most 1');
+  return value;
 }
 
 function readStackTraces(env: Env): boolean {

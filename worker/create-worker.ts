@@ -7,7 +7,7 @@ import type { LedgerActivities } from '../activities/ledger-activities.js';
 import { LinePayClient } from '../activities/linepay/index.js';
 import { deriveVaultKey, RegKeyVault, type VaultKey } from '../activities/regkey-vault.js';
 import type { EncryptionKey } from '../client/temporal/payload-codec.js';
-import { DEFAULT_MAX_CACHED_WORKFLOWS } from './config.js';
+import { DEFAULT_MAX_CACHED_WORKFLOWS, DEFAULT_NONSTICKY_POLL_RATIO } from './config.js';
 
 /** Entry module of the workflow code, for the bundler and for tests that bundle on the fly. */
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -33,6 +33,8 @@ export interface SubscriptionWorkerOptions {
   /** Sticky cache (default `DEFAULT_MAX_CACHED_WORKFLOWS`): RSS grows with it, not with the subscriptions. */
   maxCachedWorkflows?: number;
   stickyQueueScheduleToStartTimeout?: WorkerOptions['stickyQueueScheduleToStartTimeout'];
+  /** Default `DEFAULT_NONSTICKY_POLL_RATIO` (worker/config.ts). */
+  nonStickyToStickyPollRatio?: number;
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
   identity?: string;
 }
@@ -54,6 +56,7 @@ export async function createSubscriptionWorker(options: SubscriptionWorkerOption
     maxConcurrentLocalActivityExecutions: options.maxConcurrentLocalActivityExecutions ?? 100,
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTaskExecutions ?? 40,
     maxCachedWorkflows: options.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
+    nonStickyToStickyPollRatio: options.nonStickyToStickyPollRatio ?? DEFAULT_NONSTICKY_POLL_RATIO,
     shutdownGraceTime: options.shutdownGraceTime ?? '60s',
   };
   if (options.workflowBundle) workerOptions.workflowBundle = options.workflowBundle;

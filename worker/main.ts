@@ -129,6 +129,7 @@ async function main(): Promise<void> {
       maxConcurrentWorkflowTaskExecutions: config.maxConcurrentWorkflowTaskExecutions,
       maxCachedWorkflows: config.maxCachedWorkflows,
       stickyQueueScheduleToStartTimeout: config.stickyQueueScheduleToStartTimeout,
+      nonStickyToStickyPollRatio: config.nonStickyToStickyPollRatio,
       shutdownGraceTime: config.shutdownGraceTime,
     });
     logger.info('worker polling', {

@@ -109,7 +109,26 @@ function readRss(pid: number): Rss | undefined {
 }
 
 /** As `npm run start:worker` (package.json) and the image. */
-const DEFAULT_WORKER_NODE_OPTIONS = '--max-old-space-size=160';
+const DEFAULT_WORKER_NODE_OPTIONS = '--max-old-space-size=160 --max-semi-space-size=4';
+
+/** The task queue's workflow-task backlog as the server reports it (normal queue; sticky queues aside). */
+async function workflowTaskBacklog(taskQueue: string): Promise<string> {
+  try {
+    const { stats } = await client.workflowService.describeTaskQueue({
+      namespace: 'default',
+      taskQueue: { name: taskQueue },
+      taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+      reportStats: true,
+    });
+    if (!stats) return 'backlog unknown';
+    return (
+      `workflow-task backlog ${Number(stats.approximateBacklogCount ?? 0)}, ` +
+      `added ${(stats.tasksAddRate ?? 0).toFixed(1)}/s, dispatched ${(stats.tasksDispatchRate ?? 0).toFixed(1)}/s`
+    );
+  } catch (err) {
+    return `backlog unknown (${(err as Error).message})`;
+  }
+}
 
 class WorkerProcess {
   private peak = 0;
@@ -472,6 +491,23 @@ try {
   const rssStart = worker.sample();
   log(`worker ${JSON.stringify(worker.settings)}; RSS at start ${rssStart.toFixed(0)} MB`);
 
+  // Where setup time goes: the worker's and the dev server's share of the machine since the last line,
+  // and the task queue's workflow-task backlog with the server's add and dispatch rates.
+  let lastCpu = readCpu(worker.proc.pid);
+  let lastCpuAt = Date.now();
+  const setupProgress = async (active: number) => {
+    const cpu = readCpu(worker.proc.pid);
+    const spent = cpuSpent(lastCpu, cpu);
+    const wallS = (Date.now() - lastCpuAt) / 1000;
+    lastCpu = cpu;
+    lastCpuAt = Date.now();
+    const pct = (x: number) => `${((100 * x) / wallS).toFixed(0)} %`;
+    log(
+      `  ${active}/${N} active, RSS ${worker.sample().toFixed(0)} MB; CPU worker ${pct(spent.worker)}, ` +
+        `dev server ${pct(spent.temporal)}; ${await workflowTaskBacklog(taskQueue)}`,
+    );
+  };
+
   const dueMs = Math.ceil((Date.now() + LEAD_S * 1000) / 1000) * 1000;
   const dueIso = new Date(dueMs).toISOString();
   log(`creating and approving ${N} subscriptions, all due at ${dueIso} (in ${LEAD_S} s)`);
@@ -482,10 +518,7 @@ try {
   let lastApprovedAt = 0;
   const setupStarted = Date.now();
   const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
-  const progress = setInterval(
-    () => log(`  ${ready.length}/${N} active, RSS ${worker.sample().toFixed(0)} MB`),
-    30_000,
-  );
+  const progress = setInterval(() => void setupProgress(ready.length), 30_000);
   await pool(N, CONCURRENCY, async (i) => {
     const subscriptionId = `burst-${TAG}-${i}`;
     try {

@@ -30,6 +30,7 @@ const settings = {
   maxConcurrentWorkflowTaskExecutions: config.maxConcurrentWorkflowTaskExecutions,
   maxCachedWorkflows: config.maxCachedWorkflows,
   stickyQueueScheduleToStartTimeout: config.stickyQueueScheduleToStartTimeout,
+  nonStickyToStickyPollRatio: config.nonStickyToStickyPollRatio,
 };
 
 // The product's worker writes the ledger and delivers webhooks as `npm run worker` does.

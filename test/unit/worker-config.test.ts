@@ -90,6 +90,17 @@ describe('readWorkerConfig', () => {
     );
   });
 
+  it('puts half the workflow-task pollers on the task queue unless WORKER_NONSTICKY_POLL_RATIO says otherwise', () => {
+    expect(readWorkerConfig(base).nonStickyToStickyPollRatio).toBe(0.5);
+    expect(readWorkerConfig({ ...base, WORKER_NONSTICKY_POLL_RATIO: '0.2' }).nonStickyToStickyPollRatio).toBe(
+      0.2,
+    );
+    for (const bad of ['0', '1.5', 'half'])
+      expect(() => readWorkerConfig({ ...base, WORKER_NONSTICKY_POLL_RATIO: bad })).toThrow(
+        /WORKER_NONSTICKY_POLL_RATIO/,
+      );
+  });
+
   it('treats blank values as unset', () => {
     expect(
       readWorkerConfig({ ...base, METRICS_BIND_ADDRESS: '', TEMPORAL_TASK_QUEUE: '  ' }).temporal.taskQueue,
