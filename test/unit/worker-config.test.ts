@@ -90,8 +90,8 @@ describe('readWorkerConfig', () => {
     );
   });
 
-  it('puts half the workflow-task pollers on the task queue unless WORKER_NONSTICKY_POLL_RATIO says otherwise', () => {
-    expect(readWorkerConfig(base).nonStickyToStickyPollRatio).toBe(0.5);
+  it("keeps the SDK's share of task-queue pollers unless WORKER_NONSTICKY_POLL_RATIO says otherwise", () => {
+    expect(readWorkerConfig(base).nonStickyToStickyPollRatio).toBe(0.2);
     expect(readWorkerConfig({ ...base, WORKER_NONSTICKY_POLL_RATIO: '0.2' }).nonStickyToStickyPollRatio).toBe(
       0.2,
     );
