@@ -1,3 +1,6 @@
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { buildSync } from 'esbuild';
 import { defineConfig } from 'vitest/config';
 import ProjectOrderSequencer from './test/helpers/project-order-sequencer.js';
 
@@ -12,6 +15,34 @@ import ProjectOrderSequencer from './test/helpers/project-order-sequencer.js';
  * activity retry back-offs), and a third file uses the CPU they leave idle.
  */
 const WORKERS = Number(process.env.TEST_WORKERS ?? 3);
+
+/**
+ * Test processes start as the production worker does (`npm run start:worker`): with the preload that
+ * turns off the SDK's workflow stack-trace tracking, passed as `--import` so that it also runs in the
+ * SDK's workflow threads (`WORKER_WORKFLOW_STACK_TRACES=on` keeps the tracking, as in production).
+ * Bundled to plain JavaScript here, so those threads need no TypeScript loader.
+ */
+function workerPreload(): string[] {
+  const outfile = path.join(
+    ROOT,
+    'node_modules',
+    '.cache',
+    'linepay-subscriptions',
+    'workflow-stack-traces.mjs',
+  );
+  buildSync({
+    entryPoints: [path.join(ROOT, 'worker', 'workflow-stack-traces.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'warning',
+  });
+  return ['--import', pathToFileURL(outfile).href];
+}
+const ROOT = path.dirname(fileURLToPath(import.meta.url));
+const WORKER_PRELOAD = workerPreload();
 
 export default defineConfig({
   test: {
@@ -38,6 +69,7 @@ export default defineConfig({
           // One throw-away PostgreSQL for the project; every file runs on it and on PGlite.
           globalSetup: ['test/ledger/helpers/global-setup.ts'],
           setupFiles: ['test/helpers/quiet-runtime.ts'],
+          execArgv: WORKER_PRELOAD,
           testTimeout: 120_000,
           hookTimeout: 120_000,
           maxWorkers: WORKERS,
@@ -52,6 +84,7 @@ export default defineConfig({
           environment: 'node',
           globalSetup: ['test/helpers/global-setup.ts'],
           setupFiles: ['test/helpers/quiet-runtime.ts'],
+          execArgv: WORKER_PRELOAD,
           testTimeout: 180_000,
           hookTimeout: 180_000,
           // Each file owns a time-skipping server.

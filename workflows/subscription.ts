@@ -557,7 +557,9 @@ export async function subscriptionWorkflow(
     stepsWithoutWait += 1;
     if (stepsWithoutWait > MAX_STEPS_WITHOUT_WAIT) {
       stepsWithoutWait = 0;
-      await sleep('1m');
+      // A request (a cancel above all) ends the pause at once.
+      const seen = version;
+      await condition(() => version !== seen, '1m');
     }
     restAt = undefined;
     await performStep({ state, now }, step);
