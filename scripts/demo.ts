@@ -297,8 +297,11 @@ async function main(): Promise<void> {
   const tsx = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 
   // 3. Worker and HTTP service: the real entry points, as separate processes.
-  start('worker', tsx, ['--import', './worker/workflow-stack-traces.ts', 'worker/main.ts'], {
+  // Under tsx the SDK's workflow threads cannot load the TypeScript preload that turns the workflow
+  // stack-trace tracking off (`npm run start:worker` loads the built one): the demo keeps the tracking.
+  start('worker', tsx, ['worker/main.ts'], {
     ...common,
+    WORKER_WORKFLOW_STACK_TRACES: 'on',
     LINEPAY_API_URL: sandbox.url,
     LINEPAY_CHANNEL_ID: sandbox.channelId,
     LINEPAY_CHANNEL_SECRET: sandbox.channelSecret,

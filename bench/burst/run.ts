@@ -144,12 +144,13 @@ class WorkerProcess {
       .split(/\s+/)
       .filter(Boolean);
     // BENCH_WORKER=dist runs the compiled worker under plain node, as `npm run start:worker` does
-    // (needs `npm run build`); the default compiles TypeScript in the worker process with tsx. Both load
-    // the stack-trace preload as production does (WORKER_WORKFLOW_STACK_TRACES=on keeps the tracking).
+    // (needs `npm run build`), with the stack-trace preload production loads (WORKER_WORKFLOW_STACK_TRACES=on
+    // keeps the tracking); the default compiles TypeScript in the worker process with tsx, whose workflow
+    // threads cannot load that preload, so the SDK's tracking stays on there.
     const entry =
       process.env.BENCH_WORKER === 'dist'
         ? ['--import', './dist/worker/workflow-stack-traces.js', 'dist/bench/burst/worker.js']
-        : ['--import', 'tsx', '--import', './worker/workflow-stack-traces.ts', 'bench/burst/worker.ts'];
+        : ['--import', 'tsx', 'bench/burst/worker.ts'];
     const proc = spawn(process.execPath, [...nodeOptions, ...entry], {
       cwd: ROOT,
       env: { ...process.env, ...env },

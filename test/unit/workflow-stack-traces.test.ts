@@ -1,10 +1,15 @@
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseStackTraces } from '../../worker/stack-trace-setting.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PRELOAD = './worker/workflow-stack-traces.ts';
+const require = createRequire(import.meta.url);
 
 /**
  * What the SDK's workflow thread does at start (ReusableVMWorkflowCreator.create → globalHandlers.install),
@@ -63,6 +68,34 @@ describe('WORKER_WORKFLOW_STACK_TRACES', () => {
   it('WORKER_WORKFLOW_STACK_TRACES=on keeps the SDK hook, as does starting without the preload', () => {
     expect(probe({ WORKER_WORKFLOW_STACK_TRACES: 'on' }).result).toEqual({ sdkHook: true, als: 'kept' });
     expect(probe({}, false).result).toEqual({ sdkHook: true, als: 'kept' });
+  });
+
+  it("reaches the SDK's workflow threads (file workers, as the SDK starts them) when bundled to JS", () => {
+    // vitest.config.ts bundles the preload here and hands it to every test process as `--import`.
+    const preload = path.join(
+      ROOT,
+      'node_modules',
+      '.cache',
+      'linepay-subscriptions',
+      'workflow-stack-traces.mjs',
+    );
+    const dir = mkdtempSync(path.join(tmpdir(), 'stack-traces-'));
+    const thread = path.join(dir, 'thread.cjs');
+    writeFileSync(
+      thread,
+      `const { globalHandlers } = require(${JSON.stringify(require.resolve('@temporalio/worker/lib/workflow/vm-shared.js'))});
+globalHandlers.install();
+require('node:worker_threads').parentPort.postMessage(globalHandlers.promiseHookInstalled);`,
+    );
+    const main = `const { Worker } = require('node:worker_threads');
+new Worker(${JSON.stringify(thread)}).on('message', (m) => { console.log(JSON.stringify({ sdkHook: m })); process.exit(0); });`;
+    const run = spawnSync(process.execPath, ['--import', pathToFileURL(preload).href, '-e', main], {
+      cwd: ROOT,
+      env: { ...process.env, WORKER_WORKFLOW_STACK_TRACES: undefined },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(run.stdout.trim()).toBe('{"sdkHook":false}');
   });
 
   it('a bad value stops the process at start-up, naming the variable', () => {
