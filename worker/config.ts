@@ -192,11 +192,8 @@ export function describeWorkerConfig(config: WorkerConfig): Record<string, unkno
 }
 
 function readRatio(env: Env, name: string, fallback: number): number {
-  const raw = nonEmpty(env, name);
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0 || value > 1)
-    throw new ConfigError(name, 'must be a number above 0 and at most 1');
+  const value = readPositiveNumber(env, name) ?? fallback;
+  if (value > 1) throw new ConfigError(name, 'must be a number above 0 and at most 1');
   return value;
 }
 

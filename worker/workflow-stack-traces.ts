@@ -23,12 +23,8 @@ const SDK_CALLER = /[\\/]@temporalio[\\/]worker[\\/](?:lib|src)[\\/]workflow[\\/
 /** What the SDK logs when the hook is refused; it would read as a broken runtime. */
 const SDK_NOTICE = 'v8.promiseHooks.createHook is not available; stack trace collection will be disabled.';
 
-let installed = false;
-
-/** Idempotent. Returns whether tracking was turned off. */
-export function disableWorkflowStackTraces(): boolean {
-  if (installed) return true;
-  installed = true;
+/** Wraps `createHook` so that the SDK's call throws; this module runs once per thread. */
+function refuseSdkStackTraceHook(): void {
   const hooks = v8.promiseHooks;
   const createHook = hooks.createHook.bind(hooks);
   hooks.createHook = (callbacks) => {
@@ -42,10 +38,9 @@ export function disableWorkflowStackTraces(): boolean {
     }
     return createHook(callbacks);
   };
-  return true;
 }
 
 const setting = parseStackTraces(process.env[STACK_TRACES_ENV]);
 // A bad value fails start-up here too, before the SDK's threads exist (readWorkerConfig names it).
 if (setting === undefined) throw new Error(`${STACK_TRACES_ENV} must be "on" or "off"`);
-if (!setting) disableWorkflowStackTraces();
+if (!setting) refuseSdkStackTraceHook();
